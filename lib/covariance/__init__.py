@@ -1,0 +1,1 @@
+"""Covariance estimation and the SPD geometry of covariance matrices (numpy, pyRiemann)."""

@@ -1,0 +1,1 @@
+"""EEG processing on MNE objects: events, filtering, epochs and epoch covariances."""

@@ -1,0 +1,1 @@
+"""Readers that turn uploaded bytes into typed datasets, raising :mod:`lib.errors` on bad input."""

@@ -1,0 +1,213 @@
+"""Dataset explorer: look at a table, an EEG recording or a stack of covariance matrices."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+ui.setup_page("Dataset explorer", "🔎")
+
+from lib.covariance.estimators import ESTIMATORS, correlation, covariance, covariances, spectrum  # noqa: E402
+from lib.covariance.geometry import METRICS, mean_covariance, summarise_geometry  # noqa: E402
+from lib.datasets.fingerprint import fingerprint  # noqa: E402
+from lib.datasets.types import EEGDataset, TableDataset  # noqa: E402
+from lib.plots.matrices import (  # noqa: E402
+    distance_heatmap,
+    embedding_scatter,
+    matrix_heatmap,
+    means_figure,
+    spectrum_figure,
+)
+
+st.title("Dataset explorer")
+st.caption(
+    "Pick a built-in dataset or upload your own in the sidebar. Tables show their covariance and correlation; "
+    "EEG recordings show traces, spectra and per-epoch covariances; any stack of covariance matrices shows its "
+    "geometry under four metrics."
+)
+
+dataset = ui.choose_dataset(("table", "eeg", "eeg_csv", "spd"), key="explorer")
+data_id = fingerprint(dataset)
+base_settings = {"page": "Dataset explorer", "dataset": dataset.name, "source": dataset.source, "data_id": data_id}
+
+st.subheader(dataset.name)
+st.caption(f"Source: {dataset.source}" + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
+if dataset.description:
+    st.markdown(dataset.description)
+if dataset.report:
+    with st.expander("What reading the data did", expanded=False):
+        for line in dataset.report:
+            st.text(line)
+
+
+def estimator_controls(key: str) -> tuple[str, float]:
+    """Estimator choice and, for fixed shrinkage, its intensity."""
+    left, right = st.columns(2)
+    estimator = left.selectbox("Covariance estimator", list(ESTIMATORS), format_func=ESTIMATORS.get, key=key)
+    shrinkage = right.slider("Shrinkage", 0.0, 1.0, 0.1, 0.01, key=f"{key}-shrink", disabled=estimator != "shrinkage")
+    return estimator, shrinkage
+
+
+def show_covariance(matrix, labels: list[str], settings: dict) -> None:
+    """Covariance and correlation heatmaps side by side, then the eigenvalue spectrum."""
+    left, right = st.columns(2)
+    with left:
+        fig = matrix_heatmap(matrix, labels, title="Covariance")
+        st.plotly_chart(fig, key="cov-heatmap")
+        ui.export_buttons(fig, "covariance", settings)
+    with right:
+        fig = matrix_heatmap(correlation(matrix), labels, title="Correlation", zmin=-1.0, zmax=1.0)
+        st.plotly_chart(fig, key="corr-heatmap")
+        ui.export_buttons(fig, "correlation", settings)
+    spec = spectrum(matrix)
+    st.metric("Condition number", f"{spec.condition_number:.3g}", help="Largest over smallest eigenvalue")
+    fig = spectrum_figure(spec.eigenvalues, title="Eigenvalue spectrum")
+    st.plotly_chart(fig, key="spectrum")
+    ui.export_buttons(fig, "spectrum", settings)
+
+
+def show_geometry(covs, groups, settings: dict) -> None:
+    """Pairwise distances, 2-D MDS and means of a stack of SPD matrices under each chosen metric."""
+    st.header("SPD geometry")
+    chosen = st.multiselect("Metrics", list(METRICS), default=list(METRICS), format_func=METRICS.get)
+    if not chosen:
+        st.info("Choose at least one metric.")
+        return
+    progress = st.progress(0.0, text="Computing distances…")
+    summaries = {}
+    for i, metric in enumerate(chosen):
+        progress.progress(i / len(chosen), text=f"{METRICS[metric]} distances and embedding…")
+        summaries[metric] = ui.session_cached(
+            ("geometry", settings["data_id"], settings.get("covariances"), metric),
+            lambda metric=metric: summarise_geometry(covs, metric, seed=0),
+        )
+    progress.empty()
+    for metric, tab in zip(chosen, st.tabs([METRICS[m] for m in chosen])):
+        summary = summaries[metric]
+        metric_settings = {**settings, "metric": metric, "mds_seed": 0}
+        with tab:
+            left, right = st.columns(2)
+            with left:
+                fig = distance_heatmap(summary.distances, None, title=f"Pairwise {METRICS[metric]} distances")
+                st.plotly_chart(fig, key=f"dist-{metric}")
+                ui.export_buttons(fig, f"distances-{metric}", metric_settings)
+            with right:
+                fig = embedding_scatter(summary.embedding, groups, title=f"2-D MDS ({METRICS[metric]})")
+                st.plotly_chart(fig, key=f"mds-{metric}")
+                ui.export_buttons(fig, f"mds-{metric}", metric_settings)
+    fig = means_figure({METRICS[m]: summaries[m].mean for m in chosen}, None)
+    st.subheader("Means under each metric")
+    st.plotly_chart(fig, key="means")
+    ui.export_buttons(fig, "means", {**settings, "metrics": chosen})
+
+
+if isinstance(dataset, TableDataset):
+    from lib.io.tables import numeric_columns
+
+    frame = dataset.frame
+    st.dataframe(frame.head(500), height=260)
+    st.caption(f"{len(frame)} rows × {frame.shape[1]} columns (first 500 rows shown).")
+    with st.expander("Summary statistics"):
+        summary = frame.describe(include="all").T
+        st.dataframe(summary)
+        ui.table_download(summary.reset_index(names="column"), "summary", base_settings)
+    numeric = numeric_columns(frame)
+    if len(numeric) < 2:
+        st.error("This table has fewer than two numeric columns, so there is no covariance to show.")
+        st.stop()
+    st.header("Covariance")
+    columns = st.multiselect("Columns", numeric, default=numeric[:30], key=f"columns-{data_id}")
+    estimator, shrinkage = estimator_controls("table-estimator")
+    with ui.user_errors():
+        if len(columns) < 2:
+            st.info("Choose at least two columns.")
+            st.stop()
+        values = frame[columns].dropna().to_numpy(dtype=float)
+        matrix = covariance(values, estimator, shrinkage)
+    st.caption(f"{len(values)} complete rows of {len(frame)} used.")
+    show_covariance(
+        matrix, columns, {**base_settings, "columns": columns, "estimator": estimator, "shrinkage": shrinkage}
+    )
+
+elif isinstance(dataset, EEGDataset):
+    from lib.eeg.epochs import extract_epochs, power_spectrum
+    from lib.eeg.events import find_trial_events
+    from lib.plots.eeg import psd_figure, traces_figure
+
+    raw = dataset.raw
+    names = list(raw.ch_names)
+    duration = raw.n_times / raw.info["sfreq"]
+    st.caption(f"{len(names)} channels · {raw.info['sfreq']:g} Hz · {duration:.1f} s")
+    st.header("Signals")
+    default_channels = [c for c in ("C3", "Cz", "C4") if c in names] or names[:4]
+    picked = st.multiselect("Channels", names, default=default_channels, max_selections=10, key=f"channels-{data_id}")
+    start = st.slider("Start (s)", 0.0, max(duration - 1.0, 0.0), 0.0, 0.5)
+    span = st.select_slider("Window (s)", [1.0, 2.0, 5.0, 10.0, 20.0], value=5.0)
+    if picked:
+        first, last = raw.time_as_index([start, min(start + span, duration)])
+        segment = raw.get_data(picks=picked, start=int(first), stop=int(last)) * 1e6
+        fig = traces_figure(raw.times[first:last], segment, picked, title="Raw traces")
+        st.plotly_chart(fig, key="traces")
+        ui.export_buttons(fig, "traces", {**base_settings, "channels": picked, "start_s": start, "window_s": span})
+        with ui.user_errors():
+            freqs, psd = ui.session_cached(
+                ("psd", data_id, tuple(picked)), lambda: power_spectrum(raw, picks=picked, fmax=60.0)
+            )
+        fig = psd_figure(freqs, psd, picked, title="Power spectral density (Welch)")
+        st.plotly_chart(fig, key="psd")
+        ui.export_buttons(fig, "psd", {**base_settings, "channels": picked, "method": "welch", "fmax_hz": 60.0})
+
+    st.header("Epochs and their covariances")
+    with ui.user_errors():
+        events = find_trial_events(raw)
+    st.caption("Events from " + events.origin + ": " + ", ".join(f"{k} × {v}" for k, v in events.counts.items()))
+    labels = list(events.event_id)
+    classes = st.multiselect("Classes", labels, default=labels[:2], key=f"classes-{data_id}")
+    left, middle, right = st.columns(3)
+    tmin = left.number_input("Window start (s after the event)", -5.0, 30.0, 0.5, 0.1)
+    tmax = middle.number_input("Window end (s)", -5.0, 30.0, 2.5, 0.1)
+    band = right.slider("Band-pass (Hz)", 0.5, float(raw.info["sfreq"] / 2 - 0.5), (8.0, 35.0), 0.5)
+    estimator, shrinkage = estimator_controls("eeg-estimator")
+    epoch_settings = {
+        **base_settings,
+        "classes": classes,
+        "tmin_s": tmin,
+        "tmax_s": tmax,
+        "band_hz": list(band),
+        "estimator": estimator,
+        "shrinkage": shrinkage,
+    }
+    with ui.user_errors():
+        epochs = ui.session_cached(
+            ("epochs", data_id, tuple(classes), tmin, tmax, band),
+            lambda: extract_epochs(raw, classes=classes, tmin=tmin, tmax=tmax, band=band, events=events),
+        )
+        covs = ui.session_cached(
+            ("covariances", data_id, tuple(classes), tmin, tmax, band, estimator, shrinkage),
+            lambda: covariances(epochs.X, estimator, shrinkage),
+        )
+    st.caption(f"{len(covs)} epochs × {len(epochs.ch_names)} channels × {epochs.X.shape[-1]} samples.")
+    epoch_index = st.slider("Epoch", 0, len(covs) - 1, 0)
+    left, right = st.columns(2)
+    with left:
+        fig = matrix_heatmap(covs[epoch_index], epochs.ch_names, title=f"Epoch {epoch_index} ({epochs.y[epoch_index]}), µV²")
+        st.plotly_chart(fig, key="epoch-cov")
+        ui.export_buttons(fig, "epoch-covariance", {**epoch_settings, "epoch": epoch_index})
+    with right:
+        fig = matrix_heatmap(
+            mean_covariance(covs, "riemann"), epochs.ch_names, title="Affine-invariant mean of all epochs, µV²"
+        )
+        st.plotly_chart(fig, key="mean-cov")
+        ui.export_buttons(fig, "mean-covariance", epoch_settings)
+    with ui.user_errors():
+        show_geometry(covs, list(epochs.y), {**epoch_settings, "covariances": fingerprint(covs)})
+
+else:
+    stack = dataset
+    st.caption(f"{stack.matrices.shape[0]} matrices of {stack.matrices.shape[1]} × {stack.matrices.shape[2]}.")
+    index = st.slider("Matrix", 0, stack.matrices.shape[0] - 1, 0)
+    show_covariance(stack.matrices[index], [str(i) for i in range(stack.matrices.shape[1])], {**base_settings, "matrix": index})
+    groups = list(stack.labels) if stack.labels is not None else None
+    with ui.user_errors():
+        show_geometry(stack.matrices, groups, {**base_settings, "covariances": data_id})

@@ -1,0 +1,288 @@
+"""Reading uploaded SPD stacks: formats, orientation, labels, refusals, random bytes."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lib.covariance.estimators import covariances
+from lib.covariance.geometry import check_spd_stack
+from lib.errors import SPDInputError
+from lib.io.spd import SPDStack, read_spd_stack
+from lib.io.uploads import UploadedBytes
+
+UNPICKLED: list[str] = []
+
+
+def trip(word: str) -> None:
+    """Called by unpickling a :class:`Tripwire`."""
+    UNPICKLED.append(word)
+
+
+class Tripwire:
+    """Records that it was unpickled."""
+
+    def __reduce__(self):
+        return (trip, ("unpickled",))
+
+
+@pytest.fixture(scope="module")
+def covs() -> np.ndarray:
+    return covariances(np.random.default_rng(0).standard_normal((6, 3, 40)))
+
+
+def npy_bytes(arr: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, arr, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def npz_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def mat_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, arrays)
+    return buffer.getvalue()
+
+
+def test_npy_stack(covs: np.ndarray) -> None:
+    stack = read_spd_stack(UploadedBytes("covs.npy", npy_bytes(covs)))
+    assert isinstance(stack, SPDStack)
+    assert stack.matrices.dtype == np.float64
+    np.testing.assert_array_equal(stack.matrices, covs)
+    assert stack.labels is None
+    assert stack.source == "upload: covs.npy"
+    assert stack.report[0] == "Read 6 matrices of size 3 x 3."
+
+
+def test_npy_single_matrix_and_float32(covs: np.ndarray) -> None:
+    stack = read_spd_stack(UploadedBytes("one.NPY", npy_bytes(covs[0].astype(np.float32))))
+    assert stack.matrices.shape == (1, 3, 3)
+    np.testing.assert_allclose(stack.matrices[0], covs[0], rtol=1e-6)
+
+
+def test_npz_with_labels(covs: np.ndarray) -> None:
+    y = np.array([0, 1, 2, 0, 1, 2])
+    stack = read_spd_stack(UploadedBytes("d.npz", npz_bytes(covs=covs, y=y)))
+    np.testing.assert_array_equal(stack.matrices, covs)
+    assert stack.labels.tolist() == ["0", "1", "2", "0", "1", "2"]
+    assert "Labels taken from array 'y'." in stack.report
+
+
+def test_npz_x_and_string_labels(covs: np.ndarray) -> None:
+    labels = np.array(list("aabbcc"))
+    stack = read_spd_stack(UploadedBytes("d.npz", npz_bytes(X=covs, labels=labels)))
+    assert stack.labels.tolist() == list("aabbcc")
+
+
+def test_npz_without_known_names(covs: np.ndarray) -> None:
+    with pytest.raises(SPDInputError, match="'a', 'b'.*'covs'"):
+        read_spd_stack(UploadedBytes("d.npz", npz_bytes(a=covs, b=covs)))
+    stack = read_spd_stack(UploadedBytes("d.npz", npz_bytes(anything=covs)))
+    assert stack.matrices.shape == (6, 3, 3)
+
+
+def test_csv_with_header_and_label_column(covs: np.ndarray) -> None:
+    frame = pd.DataFrame(covs.reshape(6, 9), columns=[f"c{i}" for i in range(9)])
+    frame.insert(0, "Class", list("xyxyxy"))
+    stack = read_spd_stack(UploadedBytes("t.csv", frame.to_csv(index=False).encode()))
+    np.testing.assert_array_equal(stack.matrices, covs)
+    assert stack.labels.tolist() == list("xyxyxy")
+
+
+def test_csv_without_header_semicolons(covs: np.ndarray) -> None:
+    text = pd.DataFrame(covs.reshape(6, 9)).to_csv(index=False, header=False, sep=";")
+    stack = read_spd_stack(UploadedBytes("t.csv", text.encode()))
+    np.testing.assert_array_equal(stack.matrices, covs)
+
+
+def test_csv_numeric_header_from_pandas(covs: np.ndarray) -> None:
+    text = pd.DataFrame(covs.reshape(6, 9)).to_csv(index=False)
+    stack = read_spd_stack(UploadedBytes("t.csv", text.encode()))
+    np.testing.assert_array_equal(stack.matrices, covs)
+    assert "Line 1 (0, 1, 2, ...) read as column names." in stack.report
+
+
+def test_csv_errors(covs: np.ndarray) -> None:
+    frame = pd.DataFrame(covs.reshape(6, 9)[:, :8])
+    with pytest.raises(SPDInputError, match="8 numeric columns"):
+        read_spd_stack(UploadedBytes("t.csv", frame.to_csv(index=False).encode()))
+    frame = pd.DataFrame(covs.reshape(6, 9)).astype(object)
+    frame.iloc[3, 4] = "oops"
+    with pytest.raises(SPDInputError, match="Line 5, column '4' of 't.csv' is empty or not a"):
+        read_spd_stack(UploadedBytes("t.csv", frame.to_csv(index=False).encode()))
+    with pytest.raises(SPDInputError, match="does not look like a text table"):
+        read_spd_stack(UploadedBytes("t.csv", b"\xff\xfe\x00a,b"))
+    frame = pd.DataFrame(covs.reshape(6, 9), columns=list("abcdefghi"))
+    frame["note"] = "text"
+    with pytest.raises(SPDInputError, match="Column 'note' .* holds text"):
+        read_spd_stack(UploadedBytes("t.csv", frame.to_csv(index=False).encode()))
+
+
+def test_csv_numeric_y_column(covs: np.ndarray) -> None:
+    frame = pd.DataFrame(covs.reshape(6, 9), columns=list("abcdefghi"))
+    frame["y"] = [1, 2, 1, 2, 1, 2]
+    stack = read_spd_stack(UploadedBytes("t.csv", frame.to_csv(index=False).encode()))
+    assert stack.labels.tolist() == ["1", "2", "1", "2", "1", "2"]
+    np.testing.assert_array_equal(stack.matrices, covs)
+
+
+def test_mat_matlab_order(covs: np.ndarray) -> None:
+    data = mat_bytes(C=np.moveaxis(covs, 0, 2), y=np.arange(6.0)[:, None])
+    stack = read_spd_stack(UploadedBytes("m.mat", data))
+    np.testing.assert_allclose(stack.matrices, covs)
+    assert stack.labels.tolist() == ["0", "1", "2", "3", "4", "5"]
+    assert any("MATLAB order" in line for line in stack.report)
+
+
+def test_mat_python_order(covs: np.ndarray) -> None:
+    stack = read_spd_stack(UploadedBytes("m.mat", mat_bytes(covs=covs)))
+    np.testing.assert_allclose(stack.matrices, covs)
+
+
+def test_ambiguous_cube_uses_symmetry() -> None:
+    cube = covariances(np.random.default_rng(1).standard_normal((3, 3, 30)))
+    from_npy = read_spd_stack(UploadedBytes("c.npy", npy_bytes(cube)))
+    from_mat = read_spd_stack(UploadedBytes("c.mat", mat_bytes(covs=cube)))
+    np.testing.assert_allclose(from_npy.matrices, cube)
+    np.testing.assert_allclose(from_mat.matrices, cube)
+    assert any("ambiguous" in line for line in from_mat.report)
+
+
+def test_object_npy_is_refused_without_unpickling() -> None:
+    payload = npy_bytes(np.array([Tripwire()], dtype=object), allow_pickle=True)
+    pickle.loads(pickle.dumps(Tripwire()))
+    assert UNPICKLED == ["unpickled"]
+    UNPICKLED.clear()
+    with pytest.raises(SPDInputError, match="pickled/object arrays are not accepted"):
+        read_spd_stack(UploadedBytes("evil.npy", payload))
+    with pytest.raises(SPDInputError, match="pickled/object arrays are not accepted"):
+        read_spd_stack(UploadedBytes("evil.npz", npz_bytes(covs=np.array([Tripwire()]))))
+    assert UNPICKLED == []
+
+
+def test_object_labels_are_refused(covs: np.ndarray) -> None:
+    data = npz_bytes(covs=covs, y=np.array([Tripwire()] * 6, dtype=object))
+    with pytest.raises(SPDInputError, match="pickled/object arrays are not accepted"):
+        read_spd_stack(UploadedBytes("evil.npz", data))
+    assert UNPICKLED == []
+
+
+def test_header_promising_huge_array_is_refused() -> None:
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**3, 10**3)}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    with pytest.raises(SPDInputError, match="MiB"):
+        read_spd_stack(UploadedBytes("big.npy", buffer.getvalue() + b"\0" * 64))
+
+
+def test_truncated_npy(covs: np.ndarray) -> None:
+    with pytest.raises(SPDInputError, match="truncated"):
+        read_spd_stack(UploadedBytes("t.npy", npy_bytes(covs)[:-8]))
+
+
+def test_zip_bomb_member_is_refused(monkeypatch: pytest.MonkeyPatch, covs: np.ndarray) -> None:
+    monkeypatch.setattr("lib.io.spd.MAX_ARRAY_BYTES", 100)
+    with pytest.raises(SPDInputError, match="unpacks to"):
+        read_spd_stack(UploadedBytes("b.npz", npz_bytes(covs=covs)))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [("x.txt", b"1,2", "unsupported extension"),
+     ("noext", b"1,2", "unsupported extension"),
+     ("x.npy", npy_bytes(np.ones((2, 3, 4))), r"shape \(2, 3, 4\).*not a stack of square"),
+     ("x.npy", npy_bytes(np.ones((4,))), r"shape \(4,\)"),
+     ("x.npy", npy_bytes(np.ones((2, 2, 2), dtype=complex)), "not real numbers"),
+     ("x.npy", npy_bytes(np.array([np.eye(2), -np.eye(2)])), "Matrix 2 .* not positive definite"),
+     ("x.npz", npz_bytes(covs=np.stack([np.eye(2)] * 3), y=np.arange(2)), "one label per matrix"),
+     ("x.npz", b"PK\x03\x04garbage", "not a readable .npz"),
+     ("x.mat", b"MATLAB 5.0 MAT-file" + b"\0" * 200, "MATLAB"),
+     ("x.mat", mat_bytes(s=np.array(["text"])), "no numeric variables")],
+)
+def test_bad_uploads(name: str, data: bytes, message: str) -> None:
+    with pytest.raises(SPDInputError, match=message):
+        read_spd_stack(UploadedBytes(name, data))
+
+
+def test_path_in_name_is_reduced_to_basename(covs: np.ndarray) -> None:
+    stack = read_spd_stack(UploadedBytes("../../etc\\covs.npy", npy_bytes(covs)))
+    assert stack.source == "upload: covs.npy"
+
+
+@pytest.mark.shared_data
+def test_mamem_trials_are_not_matrices_but_their_covariances_are(shared_data, tmp_path) -> None:
+    data = (shared_data / "spd" / "mamem_U001.mat").read_bytes()
+    with pytest.raises(SPDInputError, match=r"'x_test'.*\(500, 8, 125\).*estimate covariances"):
+        read_spd_stack(UploadedBytes("mamem_U001.mat", data))
+    content = scipy.io.loadmat(io.BytesIO(data))
+    covs = covariances(content["x_test"], "oas")
+    check_spd_stack(covs)
+    stack = read_spd_stack(UploadedBytes("c.mat", mat_bytes(covs=covs, y=content["y_test"])))
+    np.testing.assert_allclose(stack.matrices, covs)
+    assert sorted(set(stack.labels)) == ["0", "1", "2", "3", "4"]
+
+
+PREFIXES = [b"", b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", b"PK\x03\x04", b"a,b,c,d\n"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prefix=st.sampled_from(PREFIXES), body=st.binary(max_size=300),
+       suffix=st.sampled_from([".npy", ".npz", ".csv", ".bin"]))
+def test_random_bytes_raise_only_spd_input_error(prefix: bytes, body: bytes, suffix: str) -> None:
+    try:
+        read_spd_stack(UploadedBytes(f"r{suffix}", prefix + body))
+    except SPDInputError:
+        pass
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), flips=st.integers(1, 6), truncate=st.booleans())
+def test_corrupted_mat_files_raise_only_spd_input_error(
+    seed: int, flips: int, truncate: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    data = np.frombuffer(mat_bytes(covs=np.stack([np.eye(3)] * 4), y=np.arange(4.0)),
+                         dtype=np.uint8).copy()
+    data[rng.integers(116, data.size, flips)] = rng.integers(0, 256, flips, dtype=np.uint8)
+    if truncate:
+        data = data[: rng.integers(0, data.size)]
+    try:
+        read_spd_stack(UploadedBytes("r.mat", data.tobytes()))
+    except SPDInputError:
+        pass
+
+
+def test_mat_that_crashes_scipy_is_refused_in_isolation() -> None:
+    data = bytearray(mat_bytes(covs=np.stack([np.eye(3)] * 4)))
+    tag = data.index(b"covs") + 4
+    assert data[tag] == 9
+    data[tag] = 0x2D
+    with pytest.raises(SPDInputError, match="not a readable MATLAB .mat file"):
+        read_spd_stack(UploadedBytes("crash.mat", bytes(data)))
+
+
+def test_mat_v73_is_refused_with_advice() -> None:
+    header = b"MATLAB 7.3 MAT-file".ljust(124, b" ") + b"\x00\x02IM"
+    with pytest.raises(SPDInputError, match="v7.3 .*-v7"):
+        read_spd_stack(UploadedBytes("new.mat", header + b"\x89HDF\r\n"))
+
+
+def test_valid_zip_with_random_member_raises_spd_input_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("covs.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': 1}    \n")
+    with pytest.raises(SPDInputError):
+        read_spd_stack(UploadedBytes("z.npz", buffer.getvalue()))
