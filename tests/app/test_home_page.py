@@ -15,9 +15,9 @@ def test_home_lists_pages_and_builtin_data() -> None:
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Covariance Workbench"
-    catalog = at.dataframe[0].value
+    catalog = at.table[0].value
     assert len(catalog) == 1 + len(BUILTIN_TABLES)
     assert all(catalog["Licence"].str.len() > 0)
-    formats = at.dataframe[1].value
-    assert {"EDF / EDF+", "BDF", "GDF", "FIF", "BrainVision", "EEGLAB", "EEG as CSV"} <= set(formats["Format"])
+    formats = at.table[1].value
+    assert {"EDF / EDF+", "BDF", "GDF", "FIF", "BrainVision", "EEGLAB", "EEG as CSV"} <= set(formats.index)
     assert [link.label for link in at.get("page_link")] == ["Dataset explorer"]
