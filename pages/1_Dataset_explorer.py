@@ -80,12 +80,12 @@ def show_geometry(covs, groups, settings: dict) -> None:
         progress.progress(i / len(chosen), text=f"{METRICS[metric]} distances and embedding…")
         summaries[metric] = ui.session_cached(
             ("geometry", settings["data_id"], settings.get("covariances"), metric),
-            lambda metric=metric: summarise_geometry(covs, metric, seed=0),
+            lambda metric=metric: summarise_geometry(covs, metric),
         )
     progress.empty()
     for metric, tab in zip(chosen, st.tabs([METRICS[m] for m in chosen])):
         summary = summaries[metric]
-        metric_settings = {**settings, "metric": metric, "mds_seed": 0}
+        metric_settings = {**settings, **summary.settings}
         with tab:
             left, right = st.columns(2)
             with left:

@@ -44,7 +44,7 @@ class GeometrySummary:
     metric : str
         Key of :data:`METRICS`.
     settings : dict
-        Everything needed to reproduce the summary (metric, label, seed, embedding method, sizes).
+        Everything needed to reproduce the summary (metric, label, embedding method, sizes).
     """
 
     distances: np.ndarray
@@ -220,7 +220,7 @@ def mean_covariance(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
     return (M + M.T) / 2.0
 
 
-def mds_embedding(D: np.ndarray, *, seed: int = 0, n_components: int = 2) -> np.ndarray:
+def mds_embedding(D: np.ndarray, *, n_components: int = 2) -> np.ndarray:
     """Classical multidimensional scaling of a distance matrix.
 
     Eigendecomposition of ``B = -J D**2 J / 2`` (``J`` the centring matrix); coordinates
@@ -231,8 +231,6 @@ def mds_embedding(D: np.ndarray, *, seed: int = 0, n_components: int = 2) -> np.
     ----------
     D : ndarray, shape (n, n)
         Symmetric, non-negative distances with a zero diagonal.
-    seed : int
-        Kept for a stable signature; classical MDS is deterministic and does not use it.
     n_components : int
         Number of coordinates, at least 1 and at most n.
 
@@ -247,7 +245,6 @@ def mds_embedding(D: np.ndarray, *, seed: int = 0, n_components: int = 2) -> np.
         ``D`` is not a finite, square, symmetric, non-negative matrix, or ``n_components``
         is out of range.
     """
-    del seed
     arr = np.asarray(D, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
         raise ParameterError(
@@ -268,7 +265,7 @@ def mds_embedding(D: np.ndarray, *, seed: int = 0, n_components: int = 2) -> np.
     return vecs * signs * np.sqrt(np.clip(vals, 0.0, None))
 
 
-def summarise_geometry(covs: np.ndarray, metric: str = "riemann", seed: int = 0) -> GeometrySummary:
+def summarise_geometry(covs: np.ndarray, metric: str = "riemann") -> GeometrySummary:
     """Distances, 2-D map and mean of a stack of SPD matrices under one metric.
 
     Parameters
@@ -277,8 +274,6 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann", seed: int = 0)
         SPD matrices.
     metric : {"riemann", "logeuclid", "wasserstein", "euclid"}
         Metric, see :data:`METRICS`.
-    seed : int
-        Recorded in the settings; every step here is deterministic.
 
     Returns
     -------
@@ -297,14 +292,13 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann", seed: int = 0)
     distances = pairwise_distances(stack, metric)
     return GeometrySummary(
         distances=distances,
-        embedding=mds_embedding(distances, seed=seed),
+        embedding=mds_embedding(distances),
         mean=mean_covariance(stack, metric),
         metric=metric,
         settings={
             "metric": metric,
             "metric_label": METRICS[metric],
             "embedding": "classical MDS",
-            "seed": seed,
             "n_matrices": int(stack.shape[0]),
             "n_channels": int(stack.shape[1]),
         },
