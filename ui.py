@@ -97,37 +97,37 @@ def export_buttons(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
                 on_click="ignore",
             )
     with columns[-1]:
-        settings_file = export.export_settings(settings, name=name)
-        st.download_button(
-            "Settings",
-            data=settings_file.data,
-            file_name=settings_file.file_name,
-            mime=settings_file.mime,
-            key=f"export-{name}-settings",
-            on_click="ignore",
-        )
+        _settings_button(settings, name, kind="figure")
 
 
 def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
-    """Download buttons for a result table: the CSV and its settings as JSON."""
+    """Download buttons for a result table: the CSV (built on click) and its settings as JSON."""
     from lib import export
 
-    exported = export.export_table(frame, name=name, settings=settings)
     left, right = st.columns(2, gap="small")
     left.download_button(
         "Download CSV",
-        data=exported.data,
-        file_name=exported.file_name,
-        mime=exported.mime,
+        data=_deferred(lambda: export.export_table(frame, name=name, settings=settings)),
+        file_name=export.file_name(name, "csv"),
+        mime=export.MIME_TYPES["csv"],
         key=f"export-{name}-csv",
         on_click="ignore",
     )
-    right.download_button(
+    with right:
+        _settings_button(settings, name, kind="table")
+
+
+def _settings_button(settings: Mapping[str, Any], name: str, *, kind: str) -> None:
+    """The settings of a figure or table as a JSON download."""
+    from lib import export
+
+    settings_file = export.export_settings(settings, name=name, kind=kind)
+    st.download_button(
         "Settings",
-        data=exported.sidecar.data,
-        file_name=exported.sidecar.file_name,
-        mime=exported.sidecar.mime,
-        key=f"export-{name}-csv-settings",
+        data=settings_file.data,
+        file_name=settings_file.file_name,
+        mime=settings_file.mime,
+        key=f"export-{name}-{kind}-settings",
         on_click="ignore",
     )
 
@@ -163,7 +163,7 @@ def _builtin_table(key: str) -> Any:
     return load_builtin_table(key)
 
 
-def choose_dataset(kinds: tuple[str, ...], *, key: str = "data") -> Any:
+def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None) -> Any:
     """Sidebar widgets to pick a built-in dataset or upload one; returns the typed dataset.
 
     Parameters
@@ -172,6 +172,8 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data") -> Any:
         Which kinds the page accepts, among ``"table"``, ``"eeg"``, ``"eeg_csv"``, ``"spd"``.
     key : str
         Prefix of the widget keys, unique per page.
+    table_kind : {"composition", "fairness"} or None
+        Offer only the built-in tables of this kind (its default first); all of them when None.
 
     Returns
     -------
@@ -179,7 +181,7 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data") -> Any:
         Built-in data are shared read-only across sessions; uploads are parsed once
         per session and cached by content digest.
     """
-    from lib.datasets.tables import BUILTIN_TABLES
+    from lib.datasets.tables import BUILTIN_TABLES, builtin_keys
 
     with st.sidebar:
         st.header("Data")
@@ -189,7 +191,8 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data") -> Any:
             if "eeg" in kinds:
                 options[SIMULATED_EEG_NAME] = "eeg"
             if "table" in kinds:
-                options.update({table.name: table.key for table in BUILTIN_TABLES.values()})
+                keys = builtin_keys(table_kind) if table_kind else tuple(BUILTIN_TABLES)
+                options.update({BUILTIN_TABLES[k].name: k for k in keys})
             label = st.selectbox("Dataset", list(options), key=f"{key}-builtin")
             with user_errors():
                 if options[label] == "eeg":
@@ -199,6 +202,18 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data") -> Any:
         kind_labels = {UPLOAD_KINDS[k]: k for k in kinds if k in UPLOAD_KINDS}
         kind = kind_labels[st.selectbox("File type", list(kind_labels), key=f"{key}-kind")]
         return _upload(kind, key)
+
+
+def show_dataset_header(dataset: Any) -> None:
+    """The dataset's name, source, licence, description and what reading it did."""
+    st.subheader(dataset.name)
+    st.caption(f"Source: {dataset.source}" + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
+    if dataset.description:
+        st.markdown(dataset.description)
+    if dataset.report:
+        with st.expander("What reading the data did", expanded=False):
+            for line in dataset.report:
+                st.text(line)
 
 
 def _upload(kind: str, key: str) -> Any:

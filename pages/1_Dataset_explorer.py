@@ -31,14 +31,7 @@ dataset = ui.choose_dataset(("table", "eeg", "eeg_csv", "spd"), key="explorer")
 data_id = fingerprint(dataset)
 base_settings = {"page": "Dataset explorer", "dataset": dataset.name, "source": dataset.source, "data_id": data_id}
 
-st.subheader(dataset.name)
-st.caption(f"Source: {dataset.source}" + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
-if dataset.description:
-    st.markdown(dataset.description)
-if dataset.report:
-    with st.expander("What reading the data did", expanded=False):
-        for line in dataset.report:
-            st.text(line)
+ui.show_dataset_header(dataset)
 
 
 def estimator_controls(key: str) -> tuple[str, float]:

@@ -20,4 +20,6 @@ def test_home_lists_pages_and_builtin_data() -> None:
     assert all(catalog["Licence"].str.len() > 0)
     formats = at.table[1].value
     assert {"EDF / EDF+", "BDF", "GDF", "FIF", "BrainVision", "EEGLAB", "EEG as CSV"} <= set(formats.index)
-    assert [link.label for link in at.get("page_link")] == ["Dataset explorer"]
+    links = [link.label for link in at.get("page_link")]
+    assert links[0] == "Dataset explorer"
+    assert len(links) == len(list((REPO / "pages").glob("*.py")))

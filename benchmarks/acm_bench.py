@@ -1,0 +1,174 @@
+"""Nested order x lag grid search for ACM + TS + SVM: fast path against the straightforward way.
+
+Straightforward: for each outer fold, ``GridSearchCV(refit=True)`` over the pipeline
+(stack the signal for every (m, tau) -> pyRiemann ``Covariances("cov")`` -> ``TangentSpace`` ->
+``SVC``), ``n_jobs=2``. Fast: :func:`lib.eeg.evaluation.fast_grid_search` with ``n_jobs=2``.
+Both on the same simulated epochs and folds, in the same run, one BLAS thread per process.
+
+Also measured: ACM matrices per second, stacking + pyRiemann ``Covariances("cov")`` against
+:class:`lib.eeg.augmented.LaggedProducts`, over orders 1-10 x lags 1-10 (medians of 3 repeats);
+and the wall time of the paper's full grid (orders 1-10 x lags 1-10, 5 outer folds, 3 inner)
+on the fast path alone, on the built-in simulated recording (160 trials, 22 channels, 2 s),
+estimated from timed orders (see :func:`full_grid_estimate`).
+
+Run: ``python benchmarks/acm_bench.py`` (about 40 min on 2 cores).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lib.runtime import limit_threads
+
+limit_threads()
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from lib.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
+from lib.eeg.augmented import LaggedProducts, augment
+from lib.eeg.epochs import extract_epochs
+from lib.eeg.evaluation import SearchGrid, fast_grid_search, make_folds
+
+N_JOBS = 2
+SEED = 42
+
+
+class MoabbAugmented(TransformerMixin, BaseEstimator):
+    """MOABB's ``AugmentedDataset``: stack forward-shifted copies (the straightforward side)."""
+
+    def __init__(self, order: int = 1, lag: int = 1) -> None:
+        self.order = order
+        self.lag = lag
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> MoabbAugmented:
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return augment(X, self.order, self.lag)
+
+
+def epochs(n_trials_per_class: int, n_sessions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated 0.5-2.5 s epochs (501 samples at 250 Hz), 22 channels, 8-35 Hz, in µV."""
+    data = simulate_motor_imagery(seed=0, n_trials_per_class=n_trials_per_class, n_sessions=n_sessions)
+    ep = extract_epochs(data.raw, classes=list(CLASSES), tmin=0.5, tmax=2.5)
+    return ep.X, ep.y
+
+
+def matrices_per_second(X: np.ndarray) -> tuple[float, float]:
+    """ACMs per second over orders 1-10 x lags 1-10: stack + pyRiemann cov, and lagged products."""
+    from pyriemann.estimation import Covariances
+
+    pairs = [(m, t) for t in range(1, 11) for m in range(1, 11)]
+    n_matrices = len(pairs) * len(X)
+    stack_times, fast_times = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        for m, t in pairs:
+            Covariances("cov").transform(augment(X, m, t))
+        stack_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        products = LaggedProducts(X)
+        for m, t in pairs:
+            products.covariances(m, t)
+        fast_times.append(time.perf_counter() - start)
+    return n_matrices / float(np.median(stack_times)), n_matrices / float(np.median(fast_times))
+
+
+def straightforward(X: np.ndarray, y: np.ndarray, outer: list, grid: SearchGrid) -> list[float]:
+    """Per-fold ROC-AUC of GridSearchCV over the full pipeline, refitted on each outer training fold."""
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC
+
+    pipeline = Pipeline([
+        ("acm", MoabbAugmented()), ("cov", Covariances("cov")), ("ts", TangentSpace(metric="riemann")), ("svc", SVC()),
+    ])
+    param_grid = {
+        "acm__order": list(grid.orders), "acm__lag": list(grid.lags),
+        "svc__C": list(grid.svm_C), "svc__kernel": list(grid.kernels),
+    }
+    scores = []
+    for fold, (train, test) in enumerate(outer, start=1):
+        search = GridSearchCV(
+            pipeline, param_grid, cv=StratifiedKFold(3, shuffle=True, random_state=SEED),
+            scoring="roc_auc", n_jobs=N_JOBS, refit=True,
+        ).fit(X[train], y[train])
+        scores.append(float(get_scorer("roc_auc")(search, X[test], y[test])))
+        print(f"  straightforward fold {fold}: {search.best_params_} AUC {scores[-1]:.4f}", flush=True)
+    return scores
+
+
+def full_grid_estimate(grid: SearchGrid) -> float:
+    """Estimated fast-path wall time of the paper's grid on the built-in recording, in seconds.
+
+    The full grid (orders 1-10 x lags 1-10, SVM 3 x 2, 5 outer x 3 inner folds, 160 trials) would
+    take hours on 2 cores here, so one outer fold is timed for orders 1, 2, 4, 6, 8, 10 at lag 5
+    (3 inner tangent-space fits + the refit each), the other orders are interpolated on a log-log
+    scale, and the total is  t(1) x 5 folds + sum_{m>=2} t(m) x 10 lags x 5 folds, shared by 2 processes.
+    """
+    X, y = epochs(n_trials_per_class=40, n_sessions=2)
+    outer = make_folds(y, np.full(len(y), "1"), "within", 5, SEED)[:1]
+    measured = {}
+    for order in (1, 2, 4, 6, 8, 10):
+        start = time.perf_counter()
+        fast_grid_search(X, y, outer, head="svm", orders=(order,), lags=(5,), grid=SearchGrid(), n_jobs=1, seed=SEED)
+        measured[order] = time.perf_counter() - start
+        print(f"  full-grid timing: order {order}, lag 5, one outer fold: {measured[order]:.1f} s", flush=True)
+    known = np.array(sorted(measured))
+    times = np.exp(np.interp(np.log(np.arange(1, 11)), np.log(known), np.log([measured[m] for m in known])))
+    total = (times[0] * 5 + times[1:].sum() * 10 * 5) / N_JOBS
+    print(f"full grid on the built-in recording ({len(y)} trials x 22 channels x 501 samples, orders 1-10 x "
+          f"lags 1-10, SVM 3 x 2, 5 outer x 3 inner folds), fast path, estimated from the timings above: "
+          f"{total:.0f} s = {total / 3600:.2f} h on {N_JOBS} processes", flush=True)
+    return total
+
+
+def main() -> None:
+    X, y = epochs(n_trials_per_class=36, n_sessions=2)
+    sessions = np.full(len(y), "1")
+    grid = SearchGrid(orders=tuple(range(1, 7)), lags=tuple(range(1, 6)), svm_C=(0.5, 1.0, 1.5),
+                      kernels=("linear", "rbf"))
+    outer = make_folds(y, sessions, "within", 3, SEED)
+    print(f"size: {X.shape[0]} trials x {X.shape[1]} channels x {X.shape[2]} samples (2 s at 250 Hz); "
+          f"orders 1-6 x lags 1-5; SVM C {{0.5, 1, 1.5}} x {{linear, rbf}}; 3 outer x 3 inner folds; "
+          f"{N_JOBS} processes, 1 BLAS thread each", flush=True)
+
+    stack_rate, fast_rate = matrices_per_second(X)
+    print(f"ACM matrices per second (orders 1-10 x lags 1-10, {len(X)} trials): stack + pyRiemann cov "
+          f"{stack_rate:.0f}, lagged products {fast_rate:.0f}", flush=True)
+
+    start = time.perf_counter()
+    per_fold, _ = fast_grid_search(X, y, outer, head="svm", orders=grid.orders, lags=grid.lags, grid=grid,
+                                   n_jobs=N_JOBS, seed=SEED)
+    fast_s = time.perf_counter() - start
+    fast_auc = [p["roc_auc"] for p in per_fold]
+    for fold, p in enumerate(per_fold, start=1):
+        print(f"  fast fold {fold}: order {p['order']} lag {p['lag']} C {p['C']} {p['kernel']} AUC {p['roc_auc']:.4f}",
+              flush=True)
+    print(f"fast nested grid search: {fast_s:.1f} s", flush=True)
+
+    start = time.perf_counter()
+    slow_auc = straightforward(X, y, outer, grid)
+    slow_s = time.perf_counter() - start
+    print(f"straightforward nested grid search: {slow_s:.1f} s", flush=True)
+    delta = float(np.max(np.abs(np.array(fast_auc) - np.array(slow_auc))))
+
+    full_s = full_grid_estimate(grid)
+
+    print(f"target acm_grid_speedup = {slow_s / fast_s:.2f}")
+    print(f"target acm_grid_max_abs_delta_auc = {delta:.6f}")
+    print(f"target acm_full_grid_estimated_seconds = {full_s:.0f}")
+    print(f"target acm_stack_matrices_per_s = {stack_rate:.0f}")
+    print(f"target acm_lagged_matrices_per_s = {fast_rate:.0f}")
+
+
+if __name__ == "__main__":
+    main()

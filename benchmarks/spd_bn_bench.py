@@ -1,0 +1,111 @@
+"""Forward+backward time of one SPD batch-norm layer, batch 30 of 30 x 30, float64, one thread.
+
+Baseline, in the same run: a straightforward AIRM batch norm (Brooks et al. 2019): Karcher mean
+from the arithmetic mean with one step, detached, ``B^1/2 G^-1/2 X G^-1/2 B^1/2``, no dispersion
+step. Each layer of :mod:`lib.spd.batchnorm` is timed in training mode as configured by default
+(tangent-space step at the running mean, no barycentre iteration), with one barycentre iteration
+(``mean_iterations=1``, the published GBWBN's single step) and with the barycentre iterated to a
+relative change of 1e-8. Each layer's time is the median over 5 interleaved rounds of the median
+of its repeats in the round, as wall-clock and as process CPU time; the targets use the CPU time,
+which equals the wall-clock time of this one-thread process on an idle machine and does not count
+the time other processes take the core away on a shared one. The targets of issue 4 are BW and GBW BN at most 1.5x the baseline:
+the last two lines are ``target <key> = <ratio>``.
+
+Run: ``python benchmarks/spd_bn_bench.py [--repeats 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lib.runtime import limit_threads
+
+limit_threads()
+
+import torch
+from torch import nn
+
+from lib.spd.batchnorm import METRICS, SPDBatchNorm
+from lib.spd.matrix_functions import expm, logm, sqrtm_invsqrtm, sym
+from lib.spd.parameters import SPDParameter
+
+torch.set_num_threads(1)
+N, n = 30, 30
+
+
+class BrooksBatchNorm(nn.Module):
+    """Riemannian batch norm as in Brooks et al. (2019): one Karcher step, no dispersion."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.bias = SPDParameter(n)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            S = X.mean(0)
+            root, inv_root = sqrtm_invsqrtm(S)
+            G = sym(root @ expm(logm(inv_root @ X @ inv_root).mean(0)) @ root)
+            inv_root_g = sqrtm_invsqrtm(G)[1]
+        root_b = self.bias.power(0.5)
+        T = root_b @ inv_root_g
+        return sym(T @ X @ T.T)
+
+
+def batch(seed: int) -> torch.Tensor:
+    """30 SPD matrices of 30 x 30: random rotations, log-spaced spectra (condition number about 1e3)."""
+    g = torch.Generator().manual_seed(seed)
+    Q, _ = torch.linalg.qr(torch.randn(N, n, n, generator=g, dtype=torch.float64))
+    eigvals = torch.logspace(0, -3, n, dtype=torch.float64) * torch.exp(
+        0.3 * torch.randn(N, n, generator=g, dtype=torch.float64)
+    )
+    return sym((Q * eigvals[:, None, :]) @ Q.transpose(-1, -2))
+
+
+def time_layer(layer: nn.Module, batches: list[torch.Tensor], repeats: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of forward + backward (outputs times a fixed weight), batches cycled."""
+    weight = torch.randn(batches[0].shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    wall, cpu = [], []
+    for i in range(repeats + 2):
+        Xg = batches[i % len(batches)].clone().requires_grad_(True)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        (layer(Xg) * weight).sum().backward()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        layer.zero_grad()
+    return statistics.median(wall[2:]), statistics.median(cpu[2:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+    batches = [batch(seed) for seed in range(8)]
+    layers: dict[str, nn.Module] = {"brooks_airm": BrooksBatchNorm(n)}
+    for metric in METRICS:
+        layers[metric] = SPDBatchNorm(n, metric)
+        layers[f"{metric}_1iter"] = SPDBatchNorm(n, metric, mean_iterations=1)
+        layers[f"{metric}_converged"] = SPDBatchNorm(n, metric, mean_iterations=100, mean_tol=1e-8)
+    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in layers}
+    for _ in range(5):
+        for name, layer in layers.items():
+            rounds[name].append(time_layer(layer, batches, args.repeats // 5 + 1))
+    wall = {name: statistics.median(w for w, _ in values) for name, values in rounds.items()}
+    cpu = {name: statistics.median(c for _, c in values) for name, values in rounds.items()}
+    print(f"{'layer':<16} {'wall ms':>8} {'x Brooks':>9} {'CPU ms':>8} {'x Brooks':>9}")
+    for name in layers:
+        print(
+            f"{name:<16} {wall[name] * 1e3:8.2f} {wall[name] / wall['brooks_airm']:9.2f}"
+            f" {cpu[name] * 1e3:8.2f} {cpu[name] / cpu['brooks_airm']:9.2f}"
+        )
+    for name in ("bw", "gbw"):
+        print(f"target {name}_over_airm = {cpu[name] / cpu['brooks_airm']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Compositional data analysis: closure, zeros, log-ratio transforms, partial correlations, shrinkage."""

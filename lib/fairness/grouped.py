@@ -1,0 +1,209 @@
+"""The exact full-data penalty for categorical and intersectional protected attributes: O(n log n + nK).
+
+When the protected attributes are categorical, every row ``i`` belongs to one of ``K`` cells ``g_i`` and the
+(U- or double-) centred distance matrix of the attributes is a ``K × K`` matrix ``M`` indexed by cells. For
+the U-statistic, with cell encodings ``e_k``, ``Δ_kl = ‖e_k − e_l‖``, counts ``n_l``, ``ρ_k = Σ_l n_l Δ_kl``
+and ``t = Σ_k n_k ρ_k``::
+
+    M_kl = Δ_kl − (ρ_k + ρ_l)/(n−2) + t/((n−1)(n−2)),   P = Σ_i Σ_j |ŷ_i − ŷ_j| M_{g_i g_j} / (n(n−3))
+
+(V-statistic: ``/n``, ``t/n²`` and ``/n²``). Given the order of ŷ, ``P`` is linear in ŷ:
+``P = Σ_i ŷ_(i) w_i`` with weights from per-cell running counts and reverse running sums of ``M`` over the
+sorted rows, so one sort and O(nK) work give the value, and the gradient is exact: the weights are
+constants for autograd, which sees one dot product. JdCov uses ``M = −W̃``, the U-centred cell matrix of
+``W = ∏_m (c − M^(m))``, plus a constant; ``dcov`` sums the matrices of the single attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lib.errors import ParameterError
+from lib.fairness.torch_penalties import PENALTIES
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _cell_matrix(encoding: np.ndarray, counts: np.ndarray, unbiased: bool) -> np.ndarray:
+    """Centred distance matrix of one encoding, per pair of cells, shape (K, K)."""
+    from scipy.spatial.distance import cdist
+
+    n = float(counts.sum())
+    delta = cdist(encoding, encoding)
+    rho = delta @ counts
+    total = float(counts @ rho)
+    if unbiased:
+        return delta - (rho[:, None] + rho[None, :]) / (n - 2) + total / ((n - 1) * (n - 2))
+    return delta - (rho[:, None] + rho[None, :]) / n + total / n**2
+
+
+def cell_weights(
+    kind: str,
+    cell_blocks: Sequence[np.ndarray],
+    counts: np.ndarray,
+    *,
+    c: float = 1.0,
+    unbiased: bool = True,
+) -> tuple[np.ndarray, float]:
+    """Cell matrix ``M`` and additive constant of a penalty on a set with the given cell counts.
+
+    Parameters
+    ----------
+    kind : {"dcov", "jdcov", "ccdcov"}
+        The penalty (JdCov only as a U-statistic).
+    cell_blocks : sequence of ndarray, each of shape (K, p_m)
+        Encoding of each cell, per protected attribute.
+    counts : ndarray, shape (K,)
+        Number of rows of each cell in the set (zeros allowed).
+    c : float, default 1.0
+        JdCov constant.
+    unbiased : bool, default True
+        U- or V-statistic.
+
+    Returns
+    -------
+    M : ndarray, shape (K, K)
+        Weights of ``|ŷ_i − ŷ_j|`` by the cells of ``i`` and ``j``, before the ``1/(n(n−3))`` (U) or
+        ``1/n²`` (V) normalisation.
+    constant : float
+        Added to the normalised sum (non-zero for JdCov only).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n = float(counts.sum())
+    if n < (4 if unbiased or kind == "jdcov" else 2):
+        raise ParameterError(f"The grouped penalty needs at least 4 rows, got {int(n)}.")
+    if kind == "ccdcov":
+        return _cell_matrix(np.concatenate(cell_blocks, axis=1), counts, unbiased), 0.0
+    if kind == "dcov":
+        return sum(_cell_matrix(block, counts, unbiased) for block in cell_blocks), 0.0
+    if kind == "jdcov":
+        if c <= 0:
+            raise ParameterError(f"The JdCov constant c must be positive, got {c}.")
+        weight = np.ones((counts.size, counts.size))
+        for block in cell_blocks:
+            weight = weight * (c - _cell_matrix(block, counts, True))
+        rows = weight @ counts - np.diag(weight)
+        total = float(counts @ rows)
+        centred = weight - (rows[:, None] + rows[None, :]) / (n - 2) + total / ((n - 1) * (n - 2))
+        power = len(cell_blocks) + 1
+        constant = c * total / (n * (n - 3)) - c**power * (n - 1) / (n - 3)
+        return -centred, constant
+    raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")
+
+
+def sorted_weights(sorted_cells: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Weights ``w`` with ``Σ_ij |ŷ_i − ŷ_j| M_{g_i g_j} = Σ_i ŷ_(i) w_i`` for rows sorted by ŷ.
+
+    Parameters
+    ----------
+    sorted_cells : ndarray of int, shape (n,)
+        Cell of each row, rows in increasing order of ŷ.
+    matrix : ndarray, shape (K, K)
+        Symmetric cell matrix ``M``.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        ``w_i = 4 Q_i − 2 T_{g_i} − 2 M_{g_i g_i}`` with ``Q_i = Σ_{j≤i} M_{g_i g_j}`` (one running sum of
+        the rows ``M[g_j]`` over the sorted rows) and ``T = M n`` (``n`` the cell counts): row ``i``
+        enters ``+ŷ_i`` against the rows below it and ``−ŷ_i`` against those above.
+    """
+    running = np.cumsum(matrix[sorted_cells], axis=0)
+    own = np.take_along_axis(running, sorted_cells[:, None], axis=1)[:, 0]
+    return 4.0 * own - 2.0 * running[-1][sorted_cells] - 2.0 * np.diagonal(matrix)[sorted_cells]
+
+
+def grouped_penalty(
+    predictions: torch.Tensor,
+    cells: np.ndarray,
+    cell_blocks: Sequence[np.ndarray],
+    kind: str = "ccdcov",
+    *,
+    c: float = 1.0,
+    unbiased: bool = True,
+) -> torch.Tensor:
+    """Exact dCov / JdCov / CCdCov between predictions and categorical attributes, in O(n log n + nK).
+
+    Parameters
+    ----------
+    predictions : Tensor, shape (n,)
+        Model outputs (with or without gradient).
+    cells : ndarray or Tensor of int, shape (n,)
+        Intersectional cell of each row, in ``0 … K−1``.
+    cell_blocks : sequence of ndarray, each of shape (K, p_m)
+        Encoding of each cell per attribute (:attr:`ProtectedEncoding.cell_blocks`).
+    kind : {"dcov", "jdcov", "ccdcov"}
+        The penalty.
+    c : float, default 1.0
+        JdCov constant.
+    unbiased : bool, default True
+        U- or V-statistic.
+
+    Returns
+    -------
+    Tensor, shape ()
+        Equal to :func:`lib.fairness.torch_penalties.penalty` on the same rows, differentiable: the
+        weights are computed without gradient, so the graph holds one dot product.
+    """
+    import torch
+
+    n = predictions.shape[0]
+    codes = cells.cpu().numpy() if isinstance(cells, torch.Tensor) else np.asarray(cells)
+    if codes.shape != (n,):
+        raise ParameterError("Give one cell per prediction.")
+    k = cell_blocks[0].shape[0]
+    matrix, constant = cell_weights(kind, cell_blocks, np.bincount(codes, minlength=k), c=c, unbiased=unbiased)
+    order = np.argsort(predictions.detach().cpu().numpy(), kind="stable")
+    weights = np.empty(n)
+    weights[order] = sorted_weights(codes[order], matrix)
+    scale = n * (n - 3) if (unbiased or kind == "jdcov") else n * n
+    weights_t = torch.from_numpy(weights).to(dtype=predictions.dtype, device=predictions.device)
+    return (predictions * weights_t).sum() / scale + constant
+
+
+def grouped_statistic(
+    predictions: np.ndarray,
+    cells: np.ndarray,
+    cell_blocks: Sequence[np.ndarray],
+    kind: str = "ccdcov",
+    *,
+    c: float = 1.0,
+    unbiased: bool = True,
+) -> float:
+    """:func:`grouped_penalty` on numpy input, in float64, as a float (for evaluation)."""
+    import torch
+
+    value = grouped_penalty(
+        torch.tensor(np.asarray(predictions, dtype=np.float64)),
+        np.asarray(cells, dtype=np.int64),
+        cell_blocks,
+        kind,
+        c=c,
+        unbiased=unbiased,
+    )
+    return float(value)
+
+
+def grouped_distance_variance(cells: np.ndarray, cell_blocks: Sequence[np.ndarray]) -> float:
+    """V-statistic distance variance ``dVar²_n`` of the concatenated encodings, from the cells only.
+
+    Parameters
+    ----------
+    cells : ndarray of int, shape (n,)
+        Cell of each row.
+    cell_blocks : sequence of ndarray, each of shape (K, p_m)
+        Encoding of each cell per attribute.
+
+    Returns
+    -------
+    float
+        ``Σ_gh n_g n_h B_gh² / n²`` with the double-centred cell matrix ``B``.
+    """
+    counts = np.bincount(np.asarray(cells), minlength=cell_blocks[0].shape[0]).astype(np.float64)
+    matrix = _cell_matrix(np.concatenate(cell_blocks, axis=1), counts, False)
+    n = counts.sum()
+    return float(counts @ (matrix**2) @ counts) / n**2

@@ -1,0 +1,316 @@
+"""Torch models trained with task loss + λ · distance-covariance penalty, in mini-batches, with early stopping.
+
+Models: logistic regression (binary), linear regression (continuous), Poisson regression with an exposure
+offset (counts, ``μ_i = exposure_i · exp(f(x_i))``), each either linear or a small MLP (ReLU, dropout).
+The penalty acts on the probability (binary), on the prediction of the standardised target (continuous,
+so that λ does not depend on the target's unit) or on the exposure-scaled expected count (counts, as the
+authors). It is the exact grouped penalty (:mod:`lib.fairness.grouped`) when every protected attribute
+is categorical, and the O(b²) mini-batch penalty (:mod:`lib.fairness.torch_penalties`) otherwise.
+Adam replaces the authors' AdaHessian. Early stopping watches the validation objective (task loss +
+λ · penalty on the whole validation part; with a continuous attribute, whose penalty is O(n²), on a seeded
+subsample of 1000 validation rows) with a patience, and restores the best weights.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lib.errors import ParameterError
+from lib.fairness.data import FairnessData
+from lib.fairness.torch_penalties import PENALTIES
+
+if TYPE_CHECKING:
+    import torch
+
+_VALIDATION_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that defines one training run.
+
+    Parameters
+    ----------
+    penalty : {"none", "dcov", "jdcov", "ccdcov"}
+        The fairness penalty.
+    lam : float
+        Its weight λ ≥ 0.
+    c : float
+        JdCov constant.
+    hidden : tuple of int
+        Hidden layer widths; ``()`` is the generalised linear model.
+    dropout : float
+        Dropout after each hidden layer.
+    epochs : int
+        Largest number of passes over the training rows.
+    batch_size : int
+        Rows per mini-batch.
+    lr : float
+        Adam learning rate.
+    patience : int
+        Epochs without validation improvement before stopping.
+    early_stopping : bool
+        False: run every epoch and keep the last weights (the validation objective is still recorded).
+    seed : int
+        Seed of the initial weights, the batch order and dropout.
+    """
+
+    penalty: str = "none"
+    lam: float = 0.0
+    c: float = 1.0
+    hidden: tuple[int, ...] = ()
+    dropout: float = 0.0
+    epochs: int = 200
+    batch_size: int = 256
+    lr: float = 0.02
+    patience: int = 15
+    early_stopping: bool = True
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain values (for exports)."""
+        return {**self.__dict__, "hidden": list(self.hidden)}
+
+
+@dataclass
+class TrainedModel:
+    """A trained network and its history.
+
+    Parameters
+    ----------
+    settings : TrainSettings
+        How it was trained.
+    task : str
+        The task.
+    network : torch.nn.Module
+        The network, best weights restored, in evaluation mode.
+    target_mean, target_scale : float
+        Standardisation of a continuous target (0 and 1 otherwise).
+    history : list of tuple of float
+        Per epoch: mean training objective and validation objective.
+    best_epoch : int
+        Epoch (1-based) whose weights were kept.
+    seconds : float
+        Training time.
+    """
+
+    settings: TrainSettings
+    task: str
+    network: Any
+    target_mean: float
+    target_scale: float
+    history: list[tuple[float, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+    def predict(self, X: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+        """Predictions in the target's scale: probabilities, values, or expected counts.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, f)
+            Features as prepared by :func:`lib.fairness.data.prepare_data`.
+        exposure : ndarray, shape (n,)
+            Exposure (counts), ignored otherwise.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+        """
+        import torch
+
+        with torch.no_grad():
+            raw = self.network(torch.tensor(X, dtype=torch.float64))[:, 0]
+            out = _output(self.task, raw, torch.tensor(exposure, dtype=torch.float64))
+        values = out.numpy()
+        if self.task == "continuous":
+            return self.target_mean + self.target_scale * values
+        return values
+
+
+def build_network(n_features: int, hidden: tuple[int, ...], dropout: float, seed: int) -> torch.nn.Module:
+    """A linear model (``hidden=()``) or an MLP with ReLU and dropout, float64, seeded.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden : tuple of int
+        Hidden widths.
+    dropout : float
+        Dropout probability after each hidden layer, in [0, 1).
+    seed : int
+        Seed of the initial weights.
+
+    Returns
+    -------
+    torch.nn.Module
+        Maps (n, n_features) to (n, 1) scores (logit, value or log-rate).
+    """
+    import torch
+
+    if not 0.0 <= dropout < 1.0:
+        raise ParameterError(f"Dropout must be in [0, 1), got {dropout}.")
+    if any(width < 1 for width in hidden):
+        raise ParameterError("Hidden layers need at least one unit each.")
+    torch.manual_seed(seed)
+    layers: list[torch.nn.Module] = []
+    width = n_features
+    for size in hidden:
+        layers += [torch.nn.Linear(width, size), torch.nn.ReLU(), torch.nn.Dropout(dropout)]
+        width = size
+    layers.append(torch.nn.Linear(width, 1))
+    return torch.nn.Sequential(*layers).double()
+
+
+def _output(task: str, raw: torch.Tensor, exposure: torch.Tensor) -> torch.Tensor:
+    """What the penalty sees: probability, standardised value, or expected count."""
+    import torch
+
+    if task == "binary":
+        return torch.sigmoid(raw)
+    if task == "counts":
+        return exposure * torch.exp(raw)
+    return raw
+
+
+def _loss(task: str, raw: torch.Tensor, y: torch.Tensor, exposure: torch.Tensor) -> torch.Tensor:
+    """Mean task loss: binary cross-entropy, squared error, or Poisson negative log-likelihood."""
+    import torch
+
+    if task == "binary":
+        return torch.nn.functional.binary_cross_entropy_with_logits(raw, y)
+    if task == "counts":
+        return torch.nn.functional.poisson_nll_loss(raw + torch.log(exposure), y, log_input=True, full=False)
+    return torch.nn.functional.mse_loss(raw, y)
+
+
+def _penalty(settings: TrainSettings, out: torch.Tensor, rows: np.ndarray, data: FairnessData) -> torch.Tensor:
+    """The penalty on some rows: exact grouped for categorical cells, O(b²) otherwise."""
+    import torch
+
+    from lib.fairness.grouped import grouped_penalty
+    from lib.fairness.torch_penalties import penalty
+
+    protected = data.protected
+    if protected.exact_cells:
+        return grouped_penalty(out, protected.cells[rows], protected.cell_blocks, settings.penalty, c=settings.c)
+    blocks = [torch.as_tensor(block[rows]) for block in protected.blocks]
+    return penalty(settings.penalty, out, blocks, c=settings.c)
+
+
+def _initial_bias(network: torch.nn.Module, task: str, y: np.ndarray, exposure: np.ndarray) -> None:
+    """Start the output bias at the base rate (logit, mean or log claim frequency)."""
+    import torch
+
+    last = network[-1]
+    with torch.no_grad():
+        if task == "binary":
+            rate = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
+            last.bias.fill_(np.log(rate / (1 - rate)))
+        elif task == "counts":
+            last.bias.fill_(np.log(max(y.sum(), 0.5) / exposure.sum()))
+
+
+def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
+    """Train one model with task loss + λ · penalty on the training rows, early-stopped on validation.
+
+    Parameters
+    ----------
+    data : FairnessData
+        The prepared problem.
+    settings : TrainSettings
+        Penalty, λ, architecture, optimisation and seed.
+
+    Returns
+    -------
+    TrainedModel
+        Best validation weights restored.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown penalty, a negative λ, a batch smaller than 4, or non-positive epochs or rate.
+    """
+    import torch
+
+    if settings.penalty not in ("none", *PENALTIES):
+        raise ParameterError(f"Unknown penalty '{settings.penalty}'; choose none or one of {', '.join(PENALTIES)}.")
+    if settings.lam < 0:
+        raise ParameterError(f"λ must be ≥ 0, got {settings.lam}.")
+    if settings.batch_size < 4 or settings.epochs < 1 or settings.lr <= 0 or settings.patience < 1:
+        raise ParameterError("Use a batch of at least 4 rows, at least one epoch, a positive rate and patience.")
+    if settings.penalty == "none" or settings.lam == 0:
+        settings = replace(settings, penalty="none", lam=0.0)
+    start = time.perf_counter()
+    train, held_out = data.train, data.validation
+    mean, scale = (float(data.y[train].mean()), float(data.y[train].std() or 1.0)) if data.task == "continuous" else (0.0, 1.0)
+    X = torch.tensor(data.X, dtype=torch.float64)
+    y = torch.tensor((data.y - mean) / scale, dtype=torch.float64)
+    exposure = torch.tensor(data.exposure, dtype=torch.float64)
+    network = build_network(data.X.shape[1], settings.hidden, settings.dropout, settings.seed)
+    _initial_bias(network, data.task, data.y[train], data.exposure[train])
+    optimiser = torch.optim.Adam(network.parameters(), lr=settings.lr)
+    generator = torch.Generator().manual_seed(settings.seed)
+    check = held_out
+    if not data.protected.exact_cells and held_out.size > _VALIDATION_ROWS:
+        check = np.sort(np.random.default_rng(settings.seed).choice(held_out, _VALIDATION_ROWS, replace=False))
+    model = TrainedModel(settings, data.task, network, mean, scale)
+    best, best_state, waited = np.inf, None, 0
+    for epoch in range(1, settings.epochs + 1):
+        network.train()
+        order = train[torch.randperm(train.size, generator=generator).numpy()]
+        batches = [order[i : i + settings.batch_size] for i in range(0, order.size, settings.batch_size)]
+        if len(batches) > 1 and batches[-1].size < 4:
+            batches[-2] = np.concatenate(batches[-2:])
+            batches.pop()
+        total = 0.0
+        for rows in batches:
+            raw = network(X[rows])[:, 0]
+            objective = _loss(data.task, raw, y[rows], exposure[rows])
+            if settings.lam > 0:
+                out = _output(data.task, raw, exposure[rows])
+                objective = objective + settings.lam * _penalty(settings, out, rows, data)
+            optimiser.zero_grad()
+            objective.backward()
+            optimiser.step()
+            total += float(objective.detach()) * rows.size
+        score = _validation_objective(network, settings, data, check, X, y, exposure)
+        model.history.append((total / train.size, score))
+        if score < best - 1e-9:
+            best, waited, model.best_epoch = score, 0, epoch
+            best_state = {key: value.clone() for key, value in network.state_dict().items()}
+        else:
+            waited += 1
+            if waited >= settings.patience and settings.early_stopping:
+                break
+    if best_state is not None and settings.early_stopping:
+        network.load_state_dict(best_state)
+    network.eval()
+    model.seconds = time.perf_counter() - start
+    return model
+
+
+def _validation_objective(
+    network: torch.nn.Module,
+    settings: TrainSettings,
+    data: FairnessData,
+    rows: np.ndarray,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    exposure: torch.Tensor,
+) -> float:
+    """Task loss + λ · penalty on the validation rows, without gradient."""
+    import torch
+
+    network.eval()
+    with torch.no_grad():
+        raw = network(X[rows])[:, 0]
+        value = _loss(data.task, raw, y[rows], exposure[rows])
+        if settings.lam > 0:
+            value = value + settings.lam * _penalty(settings, _output(data.task, raw, exposure[rows]), rows, data)
+    return float(value)

@@ -1,0 +1,1 @@
+"""SPD networks in torch: Bures-Wasserstein geometry, Riemannian batch normalisation, SPDNet, training."""

@@ -1,0 +1,138 @@
+"""The compositional partial-correlation page as a person uses it: built-in tables, cups, count uploads, bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.datasets.tables import BUILTIN_TABLES
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = str(REPO / "pages" / "4_Compositional_partial_correlations.py")
+SECTIONS = {"Parts and zeros", "Variation array", "Correlations side by side", "Partial-correlation network",
+            "Partial variances", "Reference independence", "Subcomposition explorer", "Compositional biplot",
+            "Ternary diagram"}
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def _charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _upload(name: str, data: bytes) -> AppTest:
+    at = _page()
+    at.sidebar.radio(key="coda-origin").set_value("Upload").run()
+    at.sidebar.get("file_uploader")[0].set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def _csv(header: list[str], rows: np.ndarray) -> bytes:
+    lines = [",".join(header)] + [",".join(f"{v:g}" for v in row) for row in rows]
+    return "\n".join(lines).encode()
+
+
+def _widget(widgets, label: str):
+    return next(w for w in widgets if w.label == label)
+
+
+def _table(at: AppTest, column: str):
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def test_opens_on_a_builtin_composition_with_every_section() -> None:
+    at = _page()
+    _assert_clean(at)
+    assert SECTIONS <= {h.value for h in at.header}
+    # variation, correlations, network, partial variances, reference, subcomposition, biplot, ternary
+    assert _charts(at) == 8
+    assert at.metric[0].label == "Total variance"
+
+
+@pytest.mark.parametrize("key", [k for k, t in BUILTIN_TABLES.items() if t.kind == "composition"])
+def test_every_builtin_composition_defaults_to_its_parts(key: str) -> None:
+    at = _page()
+    at.sidebar.selectbox(key="coda-builtin").set_value(BUILTIN_TABLES[key].name).run()
+    _assert_clean(at)
+    assert at.multiselect[0].value == list(BUILTIN_TABLES[key].roles["parts"])
+    zeros = int(_table(at, "zeros")["zeros"].sum()) if any("zeros" in d.value.columns for d in at.dataframe) else 0
+    assert _charts(at) == 8 + (zeros > 0)
+
+
+@pytest.mark.shared_data
+def test_cups_upload_gives_erbs_values(shared_data: Path) -> None:
+    at = _upload("cups.csv", (shared_data / "coda" / "cups.csv").read_bytes())
+    _assert_clean(at)
+    pairs = _table(at, "partial_correlation")
+    fe_mg = pairs[(pairs.part_i == "Fe") & (pairs.part_j == "Mg")].partial_correlation.iloc[0]
+    assert fe_mg == pytest.approx(0.428432074365428, abs=1e-10)
+    reference = _table(at, "residual_correlation")
+    np.testing.assert_allclose(reference["residual_correlation"], reference["formula"], atol=1e-10)
+    # the subcomposition explorer drops the two most variable parts (Mn, Sb) by default
+    assert set(_widget(at.multiselect, "Drop parts").value) == {"Mn", "Sb"}
+    at.selectbox(key="coda-method").set_value("basis-shrinkage").run()
+    _assert_clean(at)
+    assert any("λ = 0.0591" in c.value for c in at.caption)
+
+
+def test_count_upload_with_many_zeros_uses_shrinkage() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(np.exp(rng.normal(1.0, 1.5, size=(30, 60))))
+    assert (counts == 0).mean() > 0.2
+    at = _upload("counts.csv", _csv([f"otu{k}" for k in range(60)], counts))
+    _assert_clean(at)
+    assert any("basis shrinkage" in c.value.lower() for c in at.caption)
+    assert any("more samples than parts" in i.value for i in at.info)
+    # zeros bar, variation, correlations, network, partial variances, biplot, ternary
+    assert _charts(at) == 7
+    at.selectbox(key="coda-zeros").set_value("pseudo-count").run()
+    at.slider(key="coda-max-zero").set_value(0.5).run()
+    _assert_clean(at)
+    at.checkbox(key="coda-glasso").check().run()
+    _assert_clean(at)
+    assert _charts(at) == 8
+
+
+def test_too_many_parts_are_filtered_or_explained() -> None:
+    rng = np.random.default_rng(1)
+    counts = rng.poisson(5.0, size=(20, 450)) + 1
+    at = _upload("wide.csv", _csv([f"t{k}" for k in range(450)], counts))
+    _assert_clean(at)  # the filter is on by default above the display limit
+    # 100 parts kept: the 2000 strongest of the 4950 pairs are listed
+    assert len(_table(at, "partial_correlation")) == 2000
+    assert any("of 4950" in c.value for c in at.caption)
+    _widget(at.checkbox, "Keep only the top parts").uncheck().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "variance or prevalence" in at.error[0].value
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a,b,c\n1,2,-3\n2,3,4\n1,1,1\n", "negative"),
+        ("a,b,c\n1,2,3\n2,,4\n1,1,1\n", "missing"),
+        ("a,b,c\n1,2,3\n0,0,0\n1,1,1\n", "row"),
+        ("a,b\n1,2\n2,3\n1,1\n", "at least 3 parts"),
+    ],
+)
+def test_bad_tables_get_one_clear_message(text: str, words: str) -> None:
+    at = _upload("bad.csv", text.encode())
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and words in at.error[0].value
+
+
+def test_text_column_chosen_as_part_is_refused() -> None:
+    at = _upload("mixed.csv", b"site,a,b,c\nx,1,2,3\ny,2,3,4\nz,1,1,2\nw,3,1,2\n")
+    _assert_clean(at)
+    _widget(at.multiselect, "Parts").select("site").run()
+    assert len(at.error) == 1 and "not numeric" in at.error[0].value

@@ -1,0 +1,114 @@
+"""The distance-covariance fairness page as a person uses it: built-in tables, an uploaded CSV, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from lib.datasets.tables import BUILTIN_TABLES
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = str(REPO / "pages" / "5_Distance_covariance_fairness.py")
+QUICK = {"fair-grid": "0, 10", "fair-seeds": 1, "fair-perms": 19, "fair-epochs": 15}
+
+
+def _page(quick: bool = True, **state: object) -> AppTest:
+    """The page with widget values preset (a small sweep unless ``quick`` is False), not yet run."""
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    for key, value in {**(QUICK if quick else {}), **state}.items():
+        at.session_state[key] = value
+    return at
+
+
+def _widget(widgets, label: str):
+    return next(w for w in widgets if w.label.startswith(label))
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _upload(frame: pd.DataFrame, name: str = "people.csv") -> AppTest:
+    at = _page(**{"fair-origin": "Upload"}).run()
+    at.sidebar.get("file_uploader")[0].set_value((name, frame.to_csv(index=False).encode(), "text/csv"))
+    return at.run()
+
+
+def _people(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["f", "m"], n)
+    region = rng.choice(["n", "s", "e"], n)
+    skill = rng.standard_normal(n) + 0.8 * (sex == "m")
+    hired = (skill + rng.standard_normal(n) > 0.4).astype(float)
+    frame = pd.DataFrame({"sex": sex, "region": region, "age": rng.uniform(20, 60, n).round(),
+                          "skill": skill, "team": rng.choice(["red", "blue"], n), "hired": hired})
+    frame.loc[:2, "hired"] = np.nan
+    return frame
+
+
+def test_opens_on_the_default_builtin_table_with_every_panel() -> None:
+    at = _page(quick=False).run()
+    _assert_clean(at)
+    headers = [h.value for h in at.header]
+    assert {"Problem", "Training and λ sweep", "Chosen λ", "Trade-off", "Models side by side", "Intersectional cells"} <= set(headers)
+    assert len(at.get("plotly_chart")) == 4
+    chosen = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert len(chosen) == 3 and all("elbow" in text for text in chosen)
+    table = at.dataframe[1].value
+    assert set(table["lambda"]) == {0.0, 2.0, 10.0, 50.0} and {"rmse", "jsd", "uf"} <= set(table.columns)
+    assert any("fewer than 20 rows" in w.value for w in at.warning)
+    downloads = [b.label for b in at.get("download_button")]
+    assert downloads.count("PNG") == 4 and downloads.count("Download CSV") >= 3
+
+
+def test_binary_builtin_table_adds_the_fairlearn_baseline() -> None:
+    at = _page(**{"fair-builtin": BUILTIN_TABLES["recid"].name}).run()
+    _assert_clean(at)
+    assert "cens" not in _widget(at.multiselect, "Features").value
+    models = at.dataframe[2].value
+    assert models["model"].iloc[0] == "unregularised"
+    assert models["model"].str.contains("fairlearn").any() and "roc_auc" in models
+
+
+def test_counts_with_exposure_on_the_insurance_table() -> None:
+    at = _page(**{"fair-builtin": BUILTIN_TABLES["insurance"].name}).run()
+    _assert_clean(at)
+    assert "poisson_deviance" in at.dataframe[1].value
+    assert _widget(at.selectbox, "Exposure").value == "Holders"
+
+
+def test_uploaded_csv_with_text_features_and_missing_targets() -> None:
+    at = _upload(_people())
+    _widget(at.multiselect, "Protected").set_value(["sex", "region", "age"])
+    at = at.run()
+    _assert_clean(at)
+    assert _widget(at.selectbox, "Task").value == "binary"
+    notes = " ".join(t.value for t in at.text)
+    assert "Dropped 3 rows with a missing target 'hired'" in notes
+    assert "one-hot encoded: team (2 levels)" in notes
+    assert "'age' is continuous" in notes
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_one_level_protected_attribute_is_a_clear_error() -> None:
+    frame = _people()
+    frame.insert(0, "site", "HQ")
+    at = _upload(frame)
+    _widget(at.multiselect, "Protected").set_value(["sex", "site"])
+    at = at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "single level" in at.error[0].value and "site" in at.error[0].value
+
+
+def test_dependent_protected_attributes_warn_under_jdcov() -> None:
+    frame = _people()
+    frame.insert(0, "title", np.where(frame["sex"] == "f", "Ms", "Mr"))
+    at = _upload(frame)
+    _widget(at.multiselect, "Protected").set_value(["sex", "title"])
+    at = at.run()
+    assert not at.exception
+    assert any("JdCov is then positive" in w.value for w in at.warning)

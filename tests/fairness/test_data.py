@@ -1,0 +1,63 @@
+"""Preparing a table: dropped rows, one-hot features, target coding, split, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.errors import ParameterError
+from lib.fairness.data import leaking_columns, prepare_data
+
+
+def test_missing_targets_text_features_and_binary_target(table: pd.DataFrame) -> None:
+    frame = table.copy()
+    frame.loc[:4, "hired"] = None
+    data = prepare_data(frame, target="hired", task="binary", features=["x1", "job", "gender"], protected=["gender", "region"])
+    notes = " ".join(data.notes)
+    assert "Dropped 5 rows with a missing target 'hired'" in notes
+    assert "one-hot encoded: job (2 levels)" in notes
+    assert "Removed from the features" in notes and "gender" in notes
+    assert "no → 0, yes → 1" in notes
+    assert data.feature_names == ("x1", "job=a", "job=b")
+    assert data.X.shape == (len(frame) - 5, 3) and set(np.unique(data.y)) == {0.0, 1.0}
+    assert np.isclose(data.X[data.train, 0].mean(), 0.0) and np.isclose(data.X[data.train, 0].std(), 1.0)
+    assert len(data.validation) == pytest.approx(0.3 * len(data.y), abs=1)
+    assert set(data.protected.cells[data.validation]) == set(data.protected.cells)
+
+
+def test_counts_keep_the_exposure(table: pd.DataFrame) -> None:
+    data = prepare_data(table, target="claims", task="counts", features=["x1", "proxy"], protected=["gender"], exposure="exposure")
+    assert np.array_equal(data.exposure, table["exposure"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("changes", "kwargs", "words"),
+    [
+        ({}, {"task": "binary", "target": "wage"}, "exactly two values"),
+        ({}, {"task": "continuous", "target": "job"}, "not numeric"),
+        ({"claims": -1.0}, {"task": "counts", "target": "claims", "exposure": "exposure"}, "negative"),
+        ({"exposure": 0.0}, {"task": "counts", "target": "claims", "exposure": "exposure"}, "positive"),
+        ({}, {"task": "counts", "target": "claims"}, "exposure column"),
+        ({"wage": np.nan}, {"task": "continuous", "target": "wage"}, "missing in every row"),
+        ({"region": "north"}, {"task": "continuous", "target": "wage"}, "single level"),
+        ({}, {"task": "magic", "target": "wage"}, "Unknown task"),
+    ],
+)
+def test_bad_problems_are_parameter_errors(table: pd.DataFrame, changes: dict, kwargs: dict, words: str) -> None:
+    frame = table.assign(**changes)
+    with pytest.raises(ParameterError, match=words):
+        prepare_data(frame, features=["x1", "x2"], protected=["gender", "region"], **kwargs)
+
+
+def test_only_protected_features_is_refused(table: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="at least one feature"):
+        prepare_data(table, target="wage", task="continuous", features=["gender"], protected=["gender"])
+
+
+def test_a_feature_that_restates_the_target_is_flagged(table: pd.DataFrame) -> None:
+    frame = table.assign(leak=(table["hired"] == "yes") * 1.0, half=lambda f: f["x1"])
+    assert leaking_columns(frame, "hired", ["leak", "x1", "job"]) == ["leak"]
+    assert leaking_columns(frame, "wage", ["x1", "job"]) == []
+    data = prepare_data(frame, target="hired", task="binary", features=["leak", "x1"], protected=["gender"])
+    assert any("may restate it: leak" in note for note in data.notes)

@@ -1,0 +1,124 @@
+"""SPDBatchNorm: outputs' mean is the bias and dispersion the weight squared, under every metric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lib.errors import ParameterError, SPDInputError
+from lib.spd.batchnorm import METRICS, SPDBatchNorm, karcher_mean
+from lib.spd.bures_wasserstein import gbw_barycentre, gbw_distance2
+from lib.spd.matrix_functions import logm, sqrtm_invsqrtm
+from tests.spd.conftest import random_spd
+
+
+def _randomise(layer: SPDBatchNorm, seed: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        layer.weight.fill_(0.7)
+        for p in (layer.bias, layer.metric_M):
+            if p is not None:
+                p.skew.copy_(0.3 * torch.randn(p.skew.shape, generator=g, dtype=torch.float64))
+                p.log_eigvals.copy_(0.3 * torch.randn(p.log_eigvals.shape, generator=g, dtype=torch.float64))
+
+
+def _mean_and_dispersion(layer: SPDBatchNorm, out: torch.Tensor) -> tuple[torch.Tensor, float]:
+    B = layer.bias_matrix().detach()
+    if layer.metric == "airm":
+        mean = karcher_mean(out, tol=1e-14, max_iter=200)[0]
+        inv_root = sqrtm_invsqrtm(B)[1]
+        d2 = (logm(inv_root @ out @ inv_root) ** 2).sum((-1, -2))
+    elif layer.metric == "lem":
+        mean = torch.linalg.matrix_exp(logm(out).mean(0))
+        d2 = ((logm(out) - logm(B)) ** 2).sum((-1, -2))
+    else:
+        M = None if layer.metric_M is None else layer.metric_M.matrix().detach()
+        mean = gbw_barycentre(out, M, layer.theta, tol=1e-14, max_iter=1000).mean
+        d2 = gbw_distance2(out, B, M, layer.theta)
+    return mean - B, float(d2.mean())
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("iterations", [0, 200])
+def test_output_mean_is_the_bias_and_dispersion_the_weight_squared(metric: str, iterations: int) -> None:
+    X = torch.from_numpy(random_spd(16, 4, 20))
+    layer = SPDBatchNorm(4, metric, eps=0.0, mean_iterations=iterations, mean_tol=1e-14)
+    _randomise(layer, 1)
+    with torch.no_grad():
+        out = layer(X)
+    assert layer.last_fold_fraction == 0.0
+    residual, dispersion = _mean_and_dispersion(layer, out)
+    assert float(residual.abs().max()) < 1e-6
+    assert dispersion == pytest.approx(0.49, abs=1e-6)
+
+
+def test_dispersion_about_the_identity_misses_the_target() -> None:
+    X = torch.from_numpy(3.0 * random_spd(16, 4, 21))
+    layer = SPDBatchNorm(4, "bw", eps=0.0, dispersion_about="identity", mean_iterations=100)
+    with torch.no_grad():
+        out = layer(X)
+    _, dispersion = _mean_and_dispersion(layer, out)
+    assert abs(dispersion - 0.25) > 0.05
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_eval_mode_uses_the_running_statistics(metric: str) -> None:
+    X = torch.from_numpy(random_spd(10, 3, 22))
+    layer = SPDBatchNorm(3, metric, momentum=1.0, mean_iterations=100, mean_tol=1e-14)
+    with torch.no_grad():
+        train_out = layer(X)
+        layer(X)
+        layer.eval()
+        eval_out = layer(X)
+    np.testing.assert_allclose(eval_out.numpy(), train_out.numpy(), atol=1e-8)
+    assert int(layer.num_batches_tracked) == 2
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_gradients_are_exact_and_reach_every_parameter(metric: str) -> None:
+    X = torch.from_numpy(random_spd(4, 3, 23))
+    layer = SPDBatchNorm(3, metric)
+    layer(X)
+    layer.eval()
+    _randomise(layer, 2)
+    Xg = X.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda A: layer((A + A.transpose(-1, -2)) / 2), (Xg,))
+    layer.train()
+    layer.zero_grad()
+    (layer(X) * torch.from_numpy(random_spd(4, 3, 24))).sum().backward()
+    for name, param in layer.named_parameters():
+        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+        assert float(param.grad.abs().max()) > 0, name
+
+
+def test_gradient_is_finite_at_the_initial_identity_bias() -> None:
+    layer = SPDBatchNorm(4, "gbw")
+    (layer(torch.from_numpy(random_spd(6, 4, 25))) ** 2).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+def test_folding_is_reported() -> None:
+    X = torch.from_numpy(random_spd(10, 4, 26, samples=4))
+    layer = SPDBatchNorm(4, "bw", weight_init=3.0)
+    with torch.no_grad():
+        layer(X)
+    assert layer.last_fold_fraction > 0
+
+
+def test_bad_settings_and_batches_raise_typed_errors() -> None:
+    with pytest.raises(ParameterError):
+        SPDBatchNorm(3, "riemann")
+    with pytest.raises(ParameterError):
+        SPDBatchNorm(3, "bw", theta=0.5)
+    with pytest.raises(ParameterError):
+        SPDBatchNorm(3, "pgbw", theta=0.0)
+    layer = SPDBatchNorm(3, "bw")
+    with pytest.raises(ParameterError, match="at least 2"):
+        layer(torch.eye(3, dtype=torch.float64)[None])
+    with pytest.raises(SPDInputError, match="shape"):
+        layer(torch.eye(4, dtype=torch.float64).expand(5, 4, 4))
+    bad = torch.from_numpy(random_spd(5, 3, 27))
+    bad[2, 0, 1] = float("nan")
+    with pytest.raises(SPDInputError, match="NaN"):
+        layer(bad)
