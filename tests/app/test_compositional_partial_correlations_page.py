@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.datasets.tables import BUILTIN_TABLES
+from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "4_Compositional_partial_correlations.py")
@@ -21,13 +22,6 @@ def _page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=120).run()
 
 
-def _charts(at: AppTest) -> int:
-    return len(at.get("plotly_chart"))
-
-
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _upload(name: str, data: bytes) -> AppTest:
@@ -42,20 +36,16 @@ def _csv(header: list[str], rows: np.ndarray) -> bytes:
     return "\n".join(lines).encode()
 
 
-def _widget(widgets, label: str):
-    return next(w for w in widgets if w.label == label)
-
-
 def _table(at: AppTest, column: str):
     return next(df.value for df in at.dataframe if column in df.value.columns)
 
 
 def test_opens_on_a_builtin_composition_with_every_section() -> None:
     at = _page()
-    _assert_clean(at)
+    assert_clean(at)
     assert SECTIONS <= {h.value for h in at.header}
     # variation, correlations, network, partial variances, reference, subcomposition, biplot, ternary
-    assert _charts(at) == 8
+    assert charts(at) == 8
     assert at.metric[0].label == "Total variance"
 
 
@@ -63,25 +53,25 @@ def test_opens_on_a_builtin_composition_with_every_section() -> None:
 def test_every_builtin_composition_defaults_to_its_parts(key: str) -> None:
     at = _page()
     at.sidebar.selectbox(key="coda-builtin").set_value(BUILTIN_TABLES[key].name).run()
-    _assert_clean(at)
+    assert_clean(at)
     assert at.multiselect[0].value == list(BUILTIN_TABLES[key].roles["parts"])
     zeros = int(_table(at, "zeros")["zeros"].sum()) if any("zeros" in d.value.columns for d in at.dataframe) else 0
-    assert _charts(at) == 8 + (zeros > 0)
+    assert charts(at) == 8 + (zeros > 0)
 
 
 @pytest.mark.shared_data
 def test_cups_upload_gives_erbs_values(shared_data: Path) -> None:
     at = _upload("cups.csv", (shared_data / "coda" / "cups.csv").read_bytes())
-    _assert_clean(at)
+    assert_clean(at)
     pairs = _table(at, "partial_correlation")
     fe_mg = pairs[(pairs.part_i == "Fe") & (pairs.part_j == "Mg")].partial_correlation.iloc[0]
     assert fe_mg == pytest.approx(0.428432074365428, abs=1e-10)
     reference = _table(at, "residual_correlation")
     np.testing.assert_allclose(reference["residual_correlation"], reference["formula"], atol=1e-10)
     # the subcomposition explorer drops the two most variable parts (Mn, Sb) by default
-    assert set(_widget(at.multiselect, "Drop parts").value) == {"Mn", "Sb"}
+    assert set(widget(at.multiselect, "Drop parts").value) == {"Mn", "Sb"}
     at.selectbox(key="coda-method").set_value("basis-shrinkage").run()
-    _assert_clean(at)
+    assert_clean(at)
     assert any("λ = 0.0591" in c.value for c in at.caption)
 
 
@@ -90,28 +80,28 @@ def test_count_upload_with_many_zeros_uses_shrinkage() -> None:
     counts = rng.poisson(np.exp(rng.normal(1.0, 1.5, size=(30, 60))))
     assert (counts == 0).mean() > 0.2
     at = _upload("counts.csv", _csv([f"otu{k}" for k in range(60)], counts))
-    _assert_clean(at)
+    assert_clean(at)
     assert any("basis shrinkage" in c.value.lower() for c in at.caption)
     assert any("more samples than parts" in i.value for i in at.info)
     # zeros bar, variation, correlations, network, partial variances, biplot, ternary
-    assert _charts(at) == 7
+    assert charts(at) == 7
     at.selectbox(key="coda-zeros").set_value("pseudo-count").run()
     at.slider(key="coda-max-zero").set_value(0.5).run()
-    _assert_clean(at)
+    assert_clean(at)
     at.checkbox(key="coda-glasso").check().run()
-    _assert_clean(at)
-    assert _charts(at) == 8
+    assert_clean(at)
+    assert charts(at) == 8
 
 
 def test_too_many_parts_are_filtered_or_explained() -> None:
     rng = np.random.default_rng(1)
     counts = rng.poisson(5.0, size=(20, 450)) + 1
     at = _upload("wide.csv", _csv([f"t{k}" for k in range(450)], counts))
-    _assert_clean(at)  # the filter is on by default above the display limit
+    assert_clean(at)  # the filter is on by default above the display limit
     # 100 parts kept: the 2000 strongest of the 4950 pairs are listed
     assert len(_table(at, "partial_correlation")) == 2000
     assert any("of 4950" in c.value for c in at.caption)
-    _widget(at.checkbox, "Keep only the top parts").uncheck().run()
+    widget(at.checkbox, "Keep only the top parts").uncheck().run()
     assert not at.exception
     assert len(at.error) == 1 and "variance or prevalence" in at.error[0].value
 
@@ -133,6 +123,6 @@ def test_bad_tables_get_one_clear_message(text: str, words: str) -> None:
 
 def test_text_column_chosen_as_part_is_refused() -> None:
     at = _upload("mixed.csv", b"site,a,b,c\nx,1,2,3\ny,2,3,4\nz,1,1,2\nw,3,1,2\n")
-    _assert_clean(at)
-    _widget(at.multiselect, "Parts").select("site").run()
+    assert_clean(at)
+    widget(at.multiselect, "Parts").select("site").run()
     assert len(at.error) == 1 and "not numeric" in at.error[0].value

@@ -9,6 +9,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from lib.datasets.tables import BUILTIN_TABLES
+from tests.app.helpers import assert_clean, widget
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "5_Distance_covariance_fairness.py")
@@ -23,13 +24,6 @@ def _page(quick: bool = True, **state: object) -> AppTest:
     return at
 
 
-def _widget(widgets, label: str):
-    return next(w for w in widgets if w.label.startswith(label))
-
-
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _upload(frame: pd.DataFrame, name: str = "people.csv") -> AppTest:
@@ -52,7 +46,7 @@ def _people(n: int = 240, seed: int = 0) -> pd.DataFrame:
 
 def test_opens_on_the_default_builtin_table_with_every_panel() -> None:
     at = _page(quick=False).run()
-    _assert_clean(at)
+    assert_clean(at)
     headers = [h.value for h in at.header]
     assert {"Problem", "Training and λ sweep", "Chosen λ", "Trade-off", "Models side by side", "Intersectional cells"} <= set(headers)
     assert len(at.get("plotly_chart")) == 4
@@ -67,8 +61,8 @@ def test_opens_on_the_default_builtin_table_with_every_panel() -> None:
 
 def test_binary_builtin_table_adds_the_fairlearn_baseline() -> None:
     at = _page(**{"fair-builtin": BUILTIN_TABLES["recid"].name}).run()
-    _assert_clean(at)
-    assert "cens" not in _widget(at.multiselect, "Features").value
+    assert_clean(at)
+    assert "cens" not in widget(at.multiselect, "Features").value
     models = at.dataframe[2].value
     assert models["model"].iloc[0] == "unregularised"
     assert models["model"].str.contains("fairlearn").any() and "roc_auc" in models
@@ -76,17 +70,17 @@ def test_binary_builtin_table_adds_the_fairlearn_baseline() -> None:
 
 def test_counts_with_exposure_on_the_insurance_table() -> None:
     at = _page(**{"fair-builtin": BUILTIN_TABLES["insurance"].name}).run()
-    _assert_clean(at)
+    assert_clean(at)
     assert "poisson_deviance" in at.dataframe[1].value
-    assert _widget(at.selectbox, "Exposure").value == "Holders"
+    assert widget(at.selectbox, "Exposure").value == "Holders"
 
 
 def test_uploaded_csv_with_text_features_and_missing_targets() -> None:
     at = _upload(_people())
-    _widget(at.multiselect, "Protected").set_value(["sex", "region", "age"])
+    widget(at.multiselect, "Protected").set_value(["sex", "region", "age"])
     at = at.run()
-    _assert_clean(at)
-    assert _widget(at.selectbox, "Task").value == "binary"
+    assert_clean(at)
+    assert widget(at.selectbox, "Task").value == "binary"
     notes = " ".join(t.value for t in at.text)
     assert "Dropped 3 rows with a missing target 'hired'" in notes
     assert "one-hot encoded: team (2 levels)" in notes
@@ -98,7 +92,7 @@ def test_one_level_protected_attribute_is_a_clear_error() -> None:
     frame = _people()
     frame.insert(0, "site", "HQ")
     at = _upload(frame)
-    _widget(at.multiselect, "Protected").set_value(["sex", "site"])
+    widget(at.multiselect, "Protected").set_value(["sex", "site"])
     at = at.run()
     assert not at.exception
     assert len(at.error) == 1 and "single level" in at.error[0].value and "site" in at.error[0].value
@@ -108,7 +102,7 @@ def test_dependent_protected_attributes_warn_under_jdcov() -> None:
     frame = _people()
     frame.insert(0, "title", np.where(frame["sex"] == "f", "Ms", "Mr"))
     at = _upload(frame)
-    _widget(at.multiselect, "Protected").set_value(["sex", "title"])
+    widget(at.multiselect, "Protected").set_value(["sex", "title"])
     at = at.run()
     assert not at.exception
     assert any("JdCov is then positive" in w.value for w in at.warning)

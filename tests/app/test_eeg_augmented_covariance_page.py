@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.helpers import assert_clean
+
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "2_EEG_augmented_covariance.py")
 
@@ -26,10 +28,6 @@ def _small(at: AppTest, pipelines: list[str]) -> None:
     at.number_input(key="acm-inner").set_value(2)
 
 
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
 
 def _upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
     at.sidebar.radio(key="acm-origin").set_value("Upload").run()
@@ -40,11 +38,11 @@ def _upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
 
 def test_builtin_recording_runs_end_to_end() -> None:
     at = _page()
-    _assert_clean(at)
+    assert_clean(at)
     assert "Run evaluation" in at.info[0].value
     _small(at, ["acm_ts_svm", "ts_svm", "csp_lda"])
     at.button(key="acm-run").click().run()
-    _assert_clean(at)
+    assert_clean(at)
     headers = [h.value for h in at.header]
     assert {"Scores", "Order × lag search", "Takens curves", "Predictions", "Covariance views"} <= set(headers)
     summary = at.dataframe[0].value
@@ -54,7 +52,7 @@ def test_builtin_recording_runs_end_to_end() -> None:
     assert len(at.get("plotly_chart")) == 8
     # A rerun with the same settings keeps the results without pressing the button again.
     at.selectbox(key="acm-pick").set_value("TS + SVM").run()
-    _assert_clean(at)
+    assert_clean(at)
     assert len(at.get("plotly_chart")) == 8
 
 
@@ -89,14 +87,14 @@ def test_epochs_too_short_for_the_grid_is_a_clear_message() -> None:
 def test_eeglab_upload_square_vs_rt(shared_data: Path) -> None:
     at = _page()
     at = _upload(at, [(n, (shared_data / "eeg" / n).read_bytes()) for n in ("test_raw.set", "test_raw.fdt")])
-    _assert_clean(at)
+    assert_clean(at)
     classes_key = next(w.key for w in at.multiselect if w.label == "Classes")
     at.multiselect(key=classes_key).set_value(["square", "rt"])
     at.number_input(key="acm-tmin").set_value(0.0)
     at.number_input(key="acm-tmax").set_value(1.0)
     _small(at, ["acm_ts_svm", "mdm"])
     at.button(key="acm-run").click().run()
-    _assert_clean(at)
+    assert_clean(at)
     assert len(at.dataframe[0].value) == 2
 
 
@@ -119,11 +117,11 @@ def test_two_uploaded_runs_as_sessions_allow_cross_session_evaluation(tmp_path: 
         raw.save(path, verbose="error")
         files.append((path.name, path.read_bytes()))
     at = _upload(_page(), files)
-    _assert_clean(at)
+    assert_clean(at)
     at.text_input(key="acm-session-1").set_value("2")
     at.radio(key="acm-scheme").set_value("cross")
     _small(at, ["ts_svm", "mdm"])
     at.button(key="acm-run").click().run()
-    _assert_clean(at)
+    assert_clean(at)
     folds = at.dataframe[1].value
     assert sorted(folds["test_session"].unique()) == ["1", "2"]

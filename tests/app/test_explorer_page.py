@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.datasets.catalog import SIMULATED_EEG_NAME
 from lib.datasets.tables import BUILTIN_TABLES
+from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
 EXPLORER = str(REPO / "pages" / "1_Dataset_explorer.py")
@@ -20,17 +21,7 @@ def _explorer() -> AppTest:
     return AppTest.from_file(EXPLORER, default_timeout=180).run()
 
 
-def _charts(at: AppTest) -> int:
-    return len(at.get("plotly_chart"))
 
-
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _multiselect(at: AppTest, label: str) -> object:
-    return next(widget for widget in at.multiselect if widget.label == label)
 
 
 def _upload(kind_label: str, files: list[tuple[str, bytes]]) -> AppTest:
@@ -45,12 +36,12 @@ def _upload(kind_label: str, files: list[tuple[str, bytes]]) -> AppTest:
 
 def test_opens_on_the_simulated_recording_with_every_panel() -> None:
     at = _explorer()
-    _assert_clean(at)
+    assert_clean(at)
     assert at.sidebar.selectbox(key="explorer-builtin").value == SIMULATED_EEG_NAME
     headers = [h.value for h in at.header]
     assert {"Signals", "Epochs and their covariances", "SPD geometry"} <= set(headers)
     # traces, PSD, epoch covariance, mean covariance, 4 x (distances, MDS), means
-    assert _charts(at) == 13
+    assert charts(at) == 13
     assert len(at.tabs) == 4
 
 
@@ -58,8 +49,8 @@ def test_opens_on_the_simulated_recording_with_every_panel() -> None:
 def test_every_builtin_table_shows_covariance_and_spectrum(key: str) -> None:
     at = _explorer()
     at.sidebar.selectbox(key="explorer-builtin").set_value(BUILTIN_TABLES[key].name).run()
-    _assert_clean(at)
-    assert _charts(at) == 3
+    assert_clean(at)
+    assert charts(at) == 3
     assert at.metric[0].label == "Condition number"
 
 
@@ -69,16 +60,16 @@ def test_changing_the_estimator_changes_the_condition_number() -> None:
     sample = float(at.metric[0].value)
     at.selectbox(key="table-estimator").set_value("shrinkage").run()
     at.slider(key="table-estimator-shrink").set_value(0.5).run()
-    _assert_clean(at)
+    assert_clean(at)
     assert float(at.metric[0].value) < sample
 
 
 def test_uploaded_csv_with_decimal_commas_is_read() -> None:
     rows = ["a;b;c"] + [f"{i},5;{(i * 7) % 11},25;{(i * i) % 13},0" for i in range(30)]
     at = _upload("Table (CSV/TSV)", [("values.csv", "\n".join(rows).encode())])
-    _assert_clean(at)
+    assert_clean(at)
     assert at.subheader[0].value == "values.csv"
-    assert _charts(at) == 3
+    assert charts(at) == 3
 
 
 def test_binary_junk_named_csv_gives_a_clear_error() -> None:
@@ -95,8 +86,8 @@ def test_uploaded_covariance_stack_shows_its_geometry() -> None:
     buffer = io.BytesIO()
     np.save(buffer, covs)
     at = _upload("Covariance matrices (.npy, .npz, .csv, .mat)", [("covs.npy", buffer.getvalue())])
-    _assert_clean(at)
-    assert _charts(at) == 3 + 9
+    assert_clean(at)
+    assert charts(at) == 3 + 9
 
 
 def test_object_npy_is_refused_without_unpickling() -> None:
@@ -113,7 +104,7 @@ def test_eeg_as_csv_upload() -> None:
     at = _upload("EEG as CSV (channels in columns)", [("eeg.csv", "\n".join(lines).encode())])
     assert not at.exception
     # A CSV has no events: the signals show, and the epochs section explains why it stops.
-    assert _charts(at) == 2
+    assert charts(at) == 2
     assert len(at.error) == 1 and "event" in at.error[0].value.lower()
 
 
@@ -130,11 +121,11 @@ def test_reference_eeg_files(shared_data: Path, files: list[str], classes: list[
     at = _upload("EEG recording", [(name, (shared_data / "eeg" / name).read_bytes()) for name in files])
     assert not at.exception, [e.value for e in at.exception]
     assert at.header[0].value == "Signals"
-    assert _charts(at) >= 2
+    assert charts(at) >= 2
     if classes is not None:
-        _assert_clean(at)
-        assert set(_multiselect(at, "Classes").value) == set(classes)
-        assert _charts(at) == 13
+        assert_clean(at)
+        assert set(widget(at.multiselect, "Classes").value) == set(classes)
+        assert charts(at) == 13
     else:
         # Short recordings with one event type: a clear message, never a traceback.
         assert len(at.error) <= 1
@@ -144,10 +135,10 @@ def test_reference_eeg_files(shared_data: Path, files: list[str], classes: list[
 @pytest.mark.parametrize("name", ["cups.csv", "cups_pcor_reference.csv", "cups_pcor_bshrink_reference.csv"])
 def test_reference_composition_tables(shared_data: Path, name: str) -> None:
     at = _upload("Table (CSV/TSV)", [(name, (shared_data / "coda" / name).read_bytes())])
-    _assert_clean(at)
+    assert_clean(at)
     oxides = {"Si", "Al", "Fe", "Mg", "Ca", "Na", "K", "Ti", "P", "Mn", "Sb"}
-    assert oxides <= set(_multiselect(at, "Columns").value)
-    assert _charts(at) == 3
+    assert oxides <= set(widget(at.multiselect, "Columns").value)
+    assert charts(at) == 3
 
 
 @pytest.mark.shared_data

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from tests.app.helpers import assert_clean, charts
+
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "3_SPD_batch_norm.py")
 GEOMETRY_CHARTS = 7  # spectra, condition numbers, distances, MDS, barycentre residuals, ridge, precision
@@ -17,13 +19,6 @@ def _page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=180).run()
 
 
-def _charts(at: AppTest) -> int:
-    return len(at.get("plotly_chart"))
-
-
-def _assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _upload(name: str, data: bytes) -> AppTest:
@@ -43,8 +38,8 @@ def _npz(**arrays: np.ndarray) -> bytes:
 
 def test_synthetic_batch_shows_every_geometry_panel() -> None:
     at = _page()
-    _assert_clean(at)
-    assert _charts(at) == GEOMETRY_CHARTS
+    assert_clean(at)
+    assert charts(at) == GEOMETRY_CHARTS
     summary = at.dataframe[0].value
     assert list(summary["metric"]) == ["AIRM", "LEM", "BW", "GBW", "θ-GBW"]
     assert summary["median log10 κ after"].max() < summary["median log10 κ before"].min()
@@ -52,21 +47,21 @@ def test_synthetic_batch_shows_every_geometry_panel() -> None:
     at.sidebar.slider(key="syn-cond").set_value(10.0).run()
     at.toggle(key="bn-as-coded").set_value(True).run()
     at.selectbox(key="bn-m").set_value("airm_mean").run()
-    _assert_clean(at)
-    assert _charts(at) == GEOMETRY_CHARTS
+    assert_clean(at)
+    assert charts(at) == GEOMETRY_CHARTS
 
 
 def test_simulated_eeg_trains_every_variant() -> None:
     at = _page()
     at.sidebar.radio(key="spd-source").set_value("Dataset").run()
-    _assert_clean(at)
-    assert _charts(at) == GEOMETRY_CHARTS
+    assert_clean(at)
+    assert charts(at) == GEOMETRY_CHARTS
     at.number_input(key="tr-epochs").set_value(1)
     at.number_input(key="tr-seeds").set_value(1)
     at.number_input(key="tr-hidden").set_value(4).run()
     at.button(key="tr-run").click().run()
-    _assert_clean(at)
-    assert _charts(at) == GEOMETRY_CHARTS + 1
+    assert_clean(at)
+    assert charts(at) == GEOMETRY_CHARTS + 1
     table = at.dataframe[-1].value
     assert len(table) == 6 and table["test accuracy mean (%)"].between(0, 100).all()
 
@@ -77,13 +72,13 @@ def test_labelled_covariance_upload_trains() -> None:
     covs = a @ a.transpose(0, 2, 1) / 30
     covs[12:] *= np.array([3.0, 1.0, 1.0, 0.3])[:, None] * np.array([3.0, 1.0, 1.0, 0.3])[None, :]
     at = _upload("covs.npz", _npz(covs=covs, y=np.repeat([0, 1], 12)))
-    _assert_clean(at)
-    assert _charts(at) == GEOMETRY_CHARTS
+    assert_clean(at)
+    assert charts(at) == GEOMETRY_CHARTS
     at.multiselect(key="tr-variants").set_value(["bw", "pgbw"])
     at.number_input(key="tr-epochs").set_value(2)
     at.number_input(key="tr-seeds").set_value(2).run()
     at.button(key="tr-run").click().run()
-    _assert_clean(at)
+    assert_clean(at)
     table = at.dataframe[-1].value
     assert list(table["seeds"]) == [2, 2]
 
