@@ -99,7 +99,7 @@ leaks = leaking_columns(frame, target, candidates)
 features = st.multiselect(
     "Features (protected attributes are never used as features)",
     candidates,
-    default=[c for c in candidates if c not in leaks][:40],
+    default=[c for c in roles.get("features", candidates) if c in candidates and c not in leaks][:40],
     key=f"features-{data_id}-{target}",
 )
 if leaks:

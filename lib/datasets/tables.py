@@ -66,7 +66,7 @@ class BuiltinTable:
     derive : callable or None
         Adds derived columns; returns the new frame and a report sentence.
     roles : dict of str to tuple of str
-        Suggested column roles (``parts``, ``target``, ``protected``, ``exposure``, ``group``).
+        Suggested column roles (``parts``, ``target``, ``protected``, ``exposure``, ``group``, ``features``).
     """
 
     key: str
@@ -193,7 +193,14 @@ BUILTIN_TABLES: dict[str, BuiltinTable] = {
             kind="fairness",
             shape=(1445, 19),
             derive=_recidivist,
-            roles={"target": ("recidivist",), "protected": ("black", "age")},
+            roles={
+                "target": ("recidivist",),
+                "protected": ("black", "age"),
+                "features": (
+                    "alcohol", "drugs", "super", "married", "felon", "workprg", "property", "person",
+                    "priors", "educ", "rules", "tserved", "follow",
+                ),
+            },
         ),
         BuiltinTable(
             key="insurance",

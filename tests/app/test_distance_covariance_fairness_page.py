@@ -106,3 +106,10 @@ def test_dependent_protected_attributes_warn_under_jdcov() -> None:
     at = at.run()
     assert not at.exception
     assert any("JdCov is then positive" in w.value for w in at.warning)
+
+
+def test_recid_features_leave_out_what_restates_the_target() -> None:
+    at = _page(**{"fair-builtin": BUILTIN_TABLES["recid"].name}).run()
+    features = set(widget(at.multiselect, "Features").value)
+    assert not features & {"cens", "durat", "ldurat", "recidivist"}
+    assert {"priors", "tserved"} <= features

@@ -12,7 +12,7 @@ from lib.datasets.tables import BUILTIN_TABLES, DEFAULT_TABLE, KINDS, builtin_ke
 from lib.datasets.types import TableDataset
 from lib.errors import ParameterError
 
-ROLE_NAMES = {"parts", "target", "protected", "exposure", "group"}
+ROLE_NAMES = {"parts", "target", "protected", "exposure", "group", "features"}
 
 
 @pytest.fixture
