@@ -72,12 +72,15 @@ def session_cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
-def export_buttons(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
-    """Download buttons for one figure: PNG, SVG, PDF, HTML and the settings as JSON.
+def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
+    """Draw a Plotly figure with its download buttons: PNG, SVG, PDF, HTML and the settings as JSON.
 
-    Files are produced only when a button is clicked; each carries ``settings``.
+    ``name`` identifies the figure on the page (widget keys, file names). Files are produced
+    only when a button is clicked; each carries ``settings``.
     """
     from lib import export
+
+    st.plotly_chart(fig, key=f"chart-{name}")
 
     static = export.static_export_available()
     if not static:
@@ -150,7 +153,8 @@ UPLOAD_KINDS = {
 
 
 @st.cache_resource(max_entries=4, show_spinner="Simulating the EEG recording…")
-def _simulated_eeg(seed: int) -> Any:
+def simulated_eeg(seed: int) -> Any:
+    """The built-in simulated recording for ``seed``, shared read-only across sessions."""
     from lib.datasets.simulated_eeg import simulate_motor_imagery
 
     return simulate_motor_imagery(seed=seed)
@@ -197,7 +201,7 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str
             with user_errors():
                 if options[label] == "eeg":
                     seed = int(st.number_input("Simulation seed", 0, 2**31 - 1, 0, key=f"{key}-seed"))
-                    return _simulated_eeg(seed)
+                    return simulated_eeg(seed)
                 return _builtin_table(options[label])
         kind_labels = {UPLOAD_KINDS[k]: k for k in kinds if k in UPLOAD_KINDS}
         kind = kind_labels[st.selectbox("File type", list(kind_labels), key=f"{key}-kind")]

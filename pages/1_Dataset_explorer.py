@@ -47,17 +47,14 @@ def show_covariance(matrix, labels: list[str], settings: dict) -> None:
     left, right = st.columns(2)
     with left:
         fig = matrix_heatmap(matrix, labels, title="Covariance")
-        st.plotly_chart(fig, key="cov-heatmap")
-        ui.export_buttons(fig, "covariance", settings)
+        ui.show_figure(fig, "covariance", settings)
     with right:
         fig = matrix_heatmap(correlation(matrix), labels, title="Correlation", zmin=-1.0, zmax=1.0)
-        st.plotly_chart(fig, key="corr-heatmap")
-        ui.export_buttons(fig, "correlation", settings)
+        ui.show_figure(fig, "correlation", settings)
     spec = spectrum(matrix)
     st.metric("Condition number", f"{spec.condition_number:.3g}", help="Largest over smallest eigenvalue")
     fig = spectrum_figure(spec.eigenvalues, title="Eigenvalue spectrum")
-    st.plotly_chart(fig, key="spectrum")
-    ui.export_buttons(fig, "spectrum", settings)
+    ui.show_figure(fig, "spectrum", settings)
 
 
 def show_geometry(covs, groups, settings: dict) -> None:
@@ -83,16 +80,13 @@ def show_geometry(covs, groups, settings: dict) -> None:
             left, right = st.columns(2)
             with left:
                 fig = distance_heatmap(summary.distances, None, title=f"Pairwise {METRICS[metric]} distances")
-                st.plotly_chart(fig, key=f"dist-{metric}")
-                ui.export_buttons(fig, f"distances-{metric}", metric_settings)
+                ui.show_figure(fig, f"distances-{metric}", metric_settings)
             with right:
                 fig = embedding_scatter(summary.embedding, groups, title=f"2-D MDS ({METRICS[metric]})")
-                st.plotly_chart(fig, key=f"mds-{metric}")
-                ui.export_buttons(fig, f"mds-{metric}", metric_settings)
+                ui.show_figure(fig, f"mds-{metric}", metric_settings)
     fig = means_figure({METRICS[m]: summaries[m].mean for m in chosen}, None)
     st.subheader("Means under each metric")
-    st.plotly_chart(fig, key="means")
-    ui.export_buttons(fig, "means", {**settings, "metrics": chosen})
+    ui.show_figure(fig, "means", {**settings, "metrics": chosen})
 
 
 if isinstance(dataset, TableDataset):
@@ -142,15 +136,13 @@ elif isinstance(dataset, EEGDataset):
         first, last = raw.time_as_index([start, min(start + span, duration)])
         segment = raw.get_data(picks=picked, start=int(first), stop=int(last)) * 1e6
         fig = traces_figure(raw.times[first:last], segment, picked, title="Raw traces")
-        st.plotly_chart(fig, key="traces")
-        ui.export_buttons(fig, "traces", {**base_settings, "channels": picked, "start_s": start, "window_s": span})
+        ui.show_figure(fig, "traces", {**base_settings, "channels": picked, "start_s": start, "window_s": span})
         with ui.user_errors():
             freqs, psd = ui.session_cached(
                 ("psd", data_id, tuple(picked)), lambda: power_spectrum(raw, picks=picked, fmax=60.0)
             )
         fig = psd_figure(freqs, psd, picked, title="Power spectral density (Welch)")
-        st.plotly_chart(fig, key="psd")
-        ui.export_buttons(fig, "psd", {**base_settings, "channels": picked, "method": "welch", "fmax_hz": 60.0})
+        ui.show_figure(fig, "psd", {**base_settings, "channels": picked, "method": "welch", "fmax_hz": 60.0})
 
     st.header("Epochs and their covariances")
     with ui.user_errors():
@@ -191,8 +183,7 @@ elif isinstance(dataset, EEGDataset):
             title=f"Epoch {epoch_index} ({epochs.y[epoch_index]}), µV²",
             axis_title="channel",
         )
-        st.plotly_chart(fig, key="epoch-cov")
-        ui.export_buttons(fig, "epoch-covariance", {**epoch_settings, "epoch": epoch_index})
+        ui.show_figure(fig, "epoch-covariance", {**epoch_settings, "epoch": epoch_index})
     with right:
         fig = matrix_heatmap(
             mean_covariance(covs, "riemann"),
@@ -200,8 +191,7 @@ elif isinstance(dataset, EEGDataset):
             title="Affine-invariant mean of all epochs, µV²",
             axis_title="channel",
         )
-        st.plotly_chart(fig, key="mean-cov")
-        ui.export_buttons(fig, "mean-covariance", epoch_settings)
+        ui.show_figure(fig, "mean-covariance", epoch_settings)
     with ui.user_errors():
         show_geometry(covs, list(epochs.y), {**epoch_settings, "covariances": fingerprint(covs)})
 

@@ -43,14 +43,6 @@ from lib.plots.matrices import means_figure
 KEY = "acm"
 
 
-@st.cache_resource(max_entries=4, show_spinner="Simulating the EEG recording…")
-def simulated(seed: int):
-    """The built-in simulated recording, shared read-only across sessions."""
-    from lib.datasets.simulated_eeg import simulate_motor_imagery
-
-    return simulate_motor_imagery(seed=seed)
-
-
 def uploaded_recordings() -> tuple[list, list[str]]:
     """Sidebar uploader for one or several recordings; returns the datasets and their session labels."""
     from lib.io.eeg import SUPPORTED_EEG_SUFFIXES, group_recordings, read_eeg
@@ -73,11 +65,6 @@ def uploaded_recordings() -> tuple[list, list[str]]:
     return datasets, sessions
 
 
-def show_figure(fig, name: str, settings: dict) -> None:
-    """A figure with its export buttons."""
-    st.plotly_chart(fig, key=f"{KEY}-fig-{name}")
-    ui.export_buttons(fig, name, settings)
-
 
 st.title("EEG classification with augmented covariance matrices")
 st.caption(
@@ -91,7 +78,7 @@ with st.sidebar:
     origin = st.radio("Source", ["Built-in", "Upload"], horizontal=True, key=f"{KEY}-origin")
     if origin == "Built-in":
         seed_data = int(st.number_input("Simulation seed", 0, 2**31 - 1, 0, key=f"{KEY}-data-seed"))
-        datasets, file_sessions = [simulated(seed_data)], []
+        datasets, file_sessions = [ui.simulated_eeg(seed_data)], []
     else:
         datasets, file_sessions = uploaded_recordings()
 
@@ -188,7 +175,7 @@ metric = result.metrics[0]
 st.caption(f"{SCHEMES[scheme]}, {len(result.scores['fold'].unique())} folds; {METRIC_NAMES[metric]} on the test folds.")
 st.dataframe(result.summary, hide_index=True)
 ui.table_download(result.summary, "acm-score-summary", settings)
-show_figure(score_figure(result.scores, metric, title=f"{METRIC_NAMES[metric]} per fold"), "acm-scores", settings)
+ui.show_figure(score_figure(result.scores, metric, title=f"{METRIC_NAMES[metric]} per fold"), "acm-scores", settings)
 with st.expander("Scores and chosen settings per fold"):
     st.dataframe(result.scores, hide_index=True)
     ui.table_download(result.scores, "acm-fold-scores", settings)
@@ -198,7 +185,7 @@ if result.grid_scores:
     for label, values in result.grid_scores.items():
         fig = grid_heatmap(values, grid.orders, grid.lags, metric=metric,
                            title=f"{label}: mean inner-CV {METRIC_NAMES[metric]} (averaged over outer folds)")
-        show_figure(fig, f"acm-grid-{label}", settings)
+        ui.show_figure(fig, f"acm-grid-{label}", settings)
 
 has_acm = any(PIPELINES[k].augmented for k in pipelines)
 if has_acm:
@@ -214,7 +201,7 @@ if has_acm:
             )]
         caption = "Computed on the first outer training fold (shown for reference; the grid search chose m and τ)."
     st.caption(caption)
-    show_figure(takens_figure(selections), "acm-takens", settings)
+    ui.show_figure(takens_figure(selections), "acm-takens", settings)
 
 st.header("Predictions")
 chosen_label = st.selectbox("Pipeline", list(result.predictions), key=f"{KEY}-pick")
@@ -223,10 +210,10 @@ left, right = st.columns(2)
 with left:
     fig = confusion_figure(frame["y_true"], frame["y_pred"], result.classes,
                            title=f"{chosen_label}: confusion matrix (out-of-fold)")
-    show_figure(fig, "acm-confusion", {**settings, "pipeline": chosen_label})
+    ui.show_figure(fig, "acm-confusion", {**settings, "pipeline": chosen_label})
 with right:
     if len(result.classes) == 2:
-        show_figure(roc_figure(result.predictions, result.classes[1]), "acm-roc", settings)
+        ui.show_figure(roc_figure(result.predictions, result.classes[1]), "acm-roc", settings)
     else:
         st.info("ROC curves are shown for two classes; with more, see accuracy and balanced accuracy.")
 
@@ -243,13 +230,13 @@ with ui.user_errors():
                                   lambda: class_means(acm, epochs.y))
     coords, explained = ui.session_cached(("acm-embedding", data_id, run_key, order, lag),
                                           lambda: tangent_embedding(acm))
-show_figure(means_figure({f"class {k}": v for k, v in means.items()}, list(epochs.ch_names),
+ui.show_figure(means_figure({f"class {k}": v for k, v in means.items()}, list(epochs.ch_names),
                          title="Class-mean covariances (affine-invariant means)", unit="µV²"),
             "acm-class-means", settings)
 acm_names = [f"{c}(t+{p * lag})" if p else c for p in range(order) for c in epochs.ch_names]
-show_figure(means_figure({f"class {k}": v for k, v in acm_means.items()}, acm_names,
+ui.show_figure(means_figure({f"class {k}": v for k, v in acm_means.items()}, acm_names,
                          title=f"Class-mean augmented covariances (m = {order}, τ = {lag})", unit="µV²"),
             "acm-class-acm-means", {**settings, "order": order, "lag": lag})
-show_figure(embedding_figure(coords, epochs.y, explained,
+ui.show_figure(embedding_figure(coords, epochs.y, explained,
                              title=f"Trials in the tangent space of the ACM (m = {order}, τ = {lag})"),
             "acm-embedding", {**settings, "order": order, "lag": lag})

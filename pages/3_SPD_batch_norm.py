@@ -175,11 +175,9 @@ else:
         ("distances", distance_figure),
     ):
         fig = builder(panels)
-        st.plotly_chart(fig, key=f"fig-{name}")
-        ui.export_buttons(fig, f"bn-{name}", panel_settings)
+        ui.show_figure(fig, f"bn-{name}", panel_settings)
     fig = embedding_figure(panels, panel_groups)
-    st.plotly_chart(fig, key="fig-mds")
-    ui.export_buttons(fig, "bn-mds", panel_settings)
+    ui.show_figure(fig, "bn-mds", panel_settings)
 
 st.subheader("Barycentre: one step or converged")
 st.caption(
@@ -188,8 +186,7 @@ st.caption(
 with ui.user_errors():
     residuals = ui.session_cached(("bn-residuals", data_id), lambda: demos.mean_residuals(panel_covs))
 fig = mean_residual_figure(residuals)
-st.plotly_chart(fig, key="fig-residuals")
-ui.export_buttons(fig, "bn-mean-residuals", {**data_settings, "n_matrices": len(panel_covs)})
+ui.show_figure(fig, "bn-mean-residuals", {**data_settings, "n_matrices": len(panel_covs)})
 
 left, right = st.columns(2)
 with left:
@@ -201,9 +198,8 @@ with left:
             ("bn-ridge", ridge_dim, ridge_rank), lambda: demos.ridge_sensitivity(ridge_dim, ridge_rank)
         )
     fig = ridge_figure(ridge_table)
-    st.plotly_chart(fig, key="fig-ridge")
     ridge_settings = {"page": "SPD batch norm", "dim": ridge_dim, "rank": ridge_rank, "ridges": [1e-8, 1e-6]}
-    ui.export_buttons(fig, "bn-ridge", ridge_settings)
+    ui.show_figure(fig, "bn-ridge", ridge_settings)
     ui.table_download(ridge_table, "bn-ridge-table", ridge_settings)
 with right:
     st.subheader("float32 against float64")
@@ -214,8 +210,7 @@ with right:
             lambda: demos.precision_failures(list(range(1, 11)), dim=precision_dim),
         )
     fig = failure_figure(failures)
-    st.plotly_chart(fig, key="fig-precision")
-    ui.export_buttons(fig, "bn-precision", {"page": "SPD batch norm", "dim": precision_dim, "n_matrices": 16})
+    ui.show_figure(fig, "bn-precision", {"page": "SPD batch norm", "dim": precision_dim, "n_matrices": 16})
 
 st.header("Training SPDNet")
 if labels is None:
@@ -270,8 +265,7 @@ else:
     train_settings = {**data_settings, **config.__dict__, "variants": variants, "seeds": int(n_seeds)}
     curves = all_curves(results)
     fig = learning_curves_figure(curves)
-    st.plotly_chart(fig, key="fig-curves")
-    ui.export_buttons(fig, "spdnet-curves", train_settings)
+    ui.show_figure(fig, "spdnet-curves", train_settings)
     table = summarise(results)
     st.subheader("Test accuracy over seeds")
     st.dataframe(table, hide_index=True)

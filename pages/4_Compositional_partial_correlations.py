@@ -43,11 +43,6 @@ PROGRESS_ABOVE = 200
 """Above this many parts the computation shows a progress bar."""
 
 
-def show_figure(fig, name: str, settings: dict) -> None:
-    """A figure with its export buttons."""
-    st.plotly_chart(fig, key=f"fig-{name}")
-    ui.export_buttons(fig, name, settings)
-
 
 def show_table(frame: pd.DataFrame, name: str, settings: dict) -> None:
     """A result table with its CSV download."""
@@ -118,7 +113,7 @@ st.caption(
 if zeros.total:
     fig = bars_figure({"zeros": zeros.per_part["zeros"].to_numpy()}, zeros.per_part["part"].tolist(),
                       title="Zeros per part", yaxis="samples with a zero")
-    show_figure(fig, "zeros-per-part", settings)
+    ui.show_figure(fig, "zeros-per-part", settings)
     show_table(zeros.per_part, "zeros-per-part", settings)
 
 with ui.user_errors():
@@ -136,7 +131,7 @@ partial = result.partial
 st.header("Variation array")
 left, right = st.columns([2, 1])
 with left:
-    show_figure(variation_heatmap(result.variation.variances, result.variation.means, names), "variation-array",
+    ui.show_figure(variation_heatmap(result.variation.variances, result.variation.means, names), "variation-array",
                 settings)
 with right:
     st.metric("Total variance", f"{result.total_variance:.6g}", help="Sum of the clr variances")
@@ -157,7 +152,7 @@ fig = correlation_panels(
      "Partial (given all other parts)": partial.pcor},
     names, title="Spurious, marginal and partial correlation of the parts",
 )
-show_figure(fig, "correlations", settings)
+ui.show_figure(fig, "correlations", settings)
 pairs = pair_table({"partial_correlation": partial.pcor, "clr_correlation": result.clr_correlation,
                     "proportion_correlation": result.proportion_correlation, "proportionality_rho_p":
                     result.proportionality}, names)
@@ -167,18 +162,18 @@ show_table(pairs.head(MAX_PAIR_ROWS), "pairs", {**settings, "pairs_shown": min(l
 
 st.header("Partial-correlation network")
 threshold = st.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
-show_figure(network_figure(partial.pcor, names, threshold, title="Partial correlations"), "network",
+ui.show_figure(network_figure(partial.pcor, names, threshold, title="Partial correlations"), "network",
             {**settings, "threshold": threshold})
 with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
     if st.checkbox("Fit the graphical lasso", value=False, key="coda-glasso"):
         alpha = st.slider("ℓ1 penalty (correlation units)", 0.01, 0.95, 0.2, 0.01, key="coda-alpha")
         with ui.user_errors():
             graph = ui.session_cached(("coda-glasso", key, alpha), lambda: graphical_lasso_clr(replaced.values, alpha))
-        show_figure(network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}"),
+        ui.show_figure(network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}"),
                     "glasso-network", {**settings, **graph.settings})
 
 st.header("Partial variances")
-show_figure(bars_figure({"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances},
+ui.show_figure(bars_figure({"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances},
                         names, title="clr variance and partial variance of each part", yaxis="variance", log=True),
             "partial-variances", settings)
 
@@ -201,7 +196,7 @@ else:
     st.caption(f"For every reference r (at most {MAX_REFERENCES}, evenly spread), log(x_i/x_r) and log(x_j/x_r) "
                "are regressed on all other log(x_k/x_r); the residual correlation is the same for every r and "
                "equals the partial correlation.")
-    show_figure(reference_figure(table, (part_i, part_j)), "reference-independence", pair_settings)
+    ui.show_figure(reference_figure(table, (part_i, part_j)), "reference-independence", pair_settings)
     show_table(table, "reference-independence", pair_settings)
 
     st.header("Subcomposition explorer")
@@ -213,7 +208,7 @@ else:
             lambda: subcompositional_incoherence(replaced.values, names, [p for p in names if p not in dropped]),
         )
     sub_settings = {**settings, "dropped_from_subcomposition": dropped}
-    show_figure(subcomposition_figure(sub), "subcomposition", sub_settings)
+    ui.show_figure(subcomposition_figure(sub), "subcomposition", sub_settings)
     show_table(sub, "subcomposition", sub_settings)
 
 st.header("Compositional biplot")
@@ -223,14 +218,14 @@ group = st.selectbox("Colour samples by", group_options, index=group_options.ind
                      key=f"coda-group-{data_id}")
 groups = None if group == "(none)" else frame[group].astype(str).tolist()
 pca = clr_pca(replaced.values, 2)
-show_figure(biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups), "biplot",
+ui.show_figure(biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups), "biplot",
             {**settings, "colour_by": group})
 
 st.header("Ternary diagram")
 three = st.multiselect("Three parts", names, default=names[:3], max_selections=3, key=f"coda-ternary-{data_id}")
 if len(three) == 3:
     columns = [names.index(p) for p in three]
-    show_figure(ternary_figure(replaced.values[:, columns], three, groups), "ternary",
+    ui.show_figure(ternary_figure(replaced.values[:, columns], three, groups), "ternary",
                 {**settings, "ternary_parts": three, "colour_by": group})
 else:
     st.info("Choose three parts.")

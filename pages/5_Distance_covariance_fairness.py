@@ -227,12 +227,10 @@ fig = tradeoff_figure(
     result.summary, metric, metric_label, names=PENALTIES, chosen=chosen,
     baseline=(baseline.metrics["jsd"], baseline.metrics[metric]) if baseline else None,
 )
-st.plotly_chart(fig, key="tradeoff")
-ui.export_buttons(fig, "fairness-tradeoff", settings)
+ui.show_figure(fig, "fairness-tradeoff", settings)
 fig = lambda_figure(result.summary, {metric: metric_label, "jsd": "JSD (bits)", "uf": "UF", "dcor": "dCor²"},
                     names=PENALTIES)
-st.plotly_chart(fig, key="lambda-curves")
-ui.export_buttons(fig, "fairness-lambda-curves", settings)
+ui.show_figure(fig, "fairness-lambda-curves", settings)
 table = tradeoff_table(result, task)
 st.dataframe(table, hide_index=True)
 ui.table_download(table, "fairness-tradeoff-table", settings)
@@ -266,10 +264,8 @@ with st.expander("Per attribute", expanded=False):
     ui.table_download(groups, "fairness-groups", cell_settings)
 tables = {"unregularised": plain_cells} if shown == "unregularised" else {"unregularised": plain_cells, shown: cells}
 fig = cell_means_figure(tables, value_label=f"mean prediction of {target}")
-st.plotly_chart(fig, key="cell-means")
-ui.export_buttons(fig, "fairness-cell-means", cell_settings)
+ui.show_figure(fig, "fairness-cell-means", cell_settings)
 kind = st.radio("Distributions", ["ecdf", "kde"], format_func=str.upper, horizontal=True, key="fair-distribution")
 fig = distributions_figure(shown_predictions, validation_protected.cells, validation_protected.cell_labels, kind=kind,
                            title=f"{shown}: predictions per intersectional cell against the pooled distribution")
-st.plotly_chart(fig, key="distributions")
-ui.export_buttons(fig, "fairness-distributions", {**cell_settings, "kind": kind})
+ui.show_figure(fig, "fairness-distributions", {**cell_settings, "kind": kind})
