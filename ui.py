@@ -6,8 +6,10 @@ export buttons. Computation stays in :mod:`lib`; this module only wires widgets.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -20,8 +22,19 @@ from lib.runtime import limit_threads
 
 T = TypeVar("T")
 
+MAX_UPLOAD_MB = 200
+"""Largest upload, in MiB, for one file and for the files of one uploader together; equals ``server.maxUploadSize``."""
+UNEXPECTED_ERROR_PREFIX = "Unexpected error"
+"""How the message of an error that is not a :class:`~lib.errors.WorkbenchError` starts (a bug, not bad input)."""
+UNEXPECTED_ERRORS_KEY = "_workbench_unexpected_errors"
+"""Session-state key of the type names of the unexpected errors this session met (the last 20)."""
+
+_LOG = logging.getLogger("covariance_workbench")
 _CACHE_KEY = "_workbench_session_cache"
 _CACHE_ENTRIES = 24
+_PUBLIC_ENTRIES = 64
+_EXPORT_NOTICES_KEY = "_workbench_export_notices"
+_SHARED_CACHE_TTL_S = 6 * 3600
 
 
 def setup_page(title: str, icon: str = ":material/hub:") -> None:
@@ -32,35 +45,106 @@ def setup_page(title: str, icon: str = ":material/hub:") -> None:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show a :class:`~lib.errors.WorkbenchError` as ``st.error`` and stop this run of the page.
+    """Show an error as ``st.error`` and stop this run of the page; the next input runs normally.
 
-    Any other exception is a bug and propagates (Streamlit shows its type only,
-    as configured by ``client.showErrorDetails = "type"``).
+    A :class:`~lib.errors.WorkbenchError` (bad input) shows its own sentence. Any other
+    exception (a bug, or the server running out of memory) shows a message that starts
+    with :data:`UNEXPECTED_ERROR_PREFIX` and names the exception type only; its traceback
+    goes to the server log, its type name to ``st.session_state[UNEXPECTED_ERRORS_KEY]``.
+    Nothing computed by the failed step is cached (see :func:`session_cached`).
     """
     try:
         yield
     except WorkbenchError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
+        st.stop()
+    except Exception as error:  # noqa: BLE001 - any other failure: log it, say so, keep the session alive
+        _LOG.exception("Unexpected error in a page step")
+        seen = st.session_state.setdefault(UNEXPECTED_ERRORS_KEY, [])
+        seen.append(type(error).__name__)
+        del seen[:-20]
+        st.error(_unexpected_message(error))
         st.stop()
 
 
+def _unexpected_message(error: BaseException) -> str:
+    """The sentence shown for an exception that is not a WorkbenchError."""
+    kind = type(error).__name__
+    if isinstance(error, MemoryError):
+        return (
+            f"{UNEXPECTED_ERROR_PREFIX} ({kind}): the server ran out of memory for this step, and nothing of it was "
+            "kept. Try a smaller file, fewer channels or lighter settings."
+        )
+    return (
+        f"{UNEXPECTED_ERROR_PREFIX} ({kind}) in this step; nothing of it was kept and the details are in the "
+        "server log. Change the input or the settings and try again."
+    )
+
+
+def plain(text: str) -> str:
+    """``text`` with Markdown's link and image brackets escaped, for user-provided names in Markdown elements.
+
+    Streamlit renders ``st.error``, ``st.caption``, headers and tables' captions as Markdown
+    (never raw HTML here); escaping ``[`` and ``]`` keeps an uploaded name such as
+    ``![x](https://host/p.png)`` from loading an image or showing a link in the visitor's browser.
+    """
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
 def to_uploads(files: Any) -> list[UploadedBytes]:
-    """Turn Streamlit ``UploadedFile`` objects (one, several or none) into :class:`UploadedBytes`."""
+    """Turn Streamlit ``UploadedFile`` objects (one, several or none) into :class:`UploadedBytes`.
+
+    Sizes are checked before anything is read: a file, or several together, over
+    :data:`MAX_UPLOAD_MB` MiB shows an ``st.error`` and stops this run of the page.
+    """
     if files is None:
         return []
     if not isinstance(files, list):
         files = [files]
+    sizes = [_size_of(f) for f in files]
+    limit = MAX_UPLOAD_MB * 1024 * 1024
+    over = [(f.name, size) for f, size in zip(files, sizes) if size > limit]
+    if over or sum(sizes) > limit:
+        name, size = over[0] if over else (f"These {len(files)} files", sum(sizes))
+        name = plain(name)
+        shown = f"'{name}' is" if over else f"{name} are"
+        st.error(
+            f"{shown} {size / 2**20:.1f} MiB, over this server's upload limit of {MAX_UPLOAD_MB} MiB, so "
+            "nothing was read. Upload a smaller file: crop the recording, keep fewer channels or rows."
+        )
+        st.stop()
     return [UploadedBytes(name=f.name, data=f.getvalue()) for f in files]
 
 
-def session_cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """Return ``compute()``, cached for this browser session only under ``key``.
+def _size_of(file: Any) -> int:
+    """Size in bytes of an uploaded file, without copying it."""
+    size = getattr(file, "size", None)
+    return int(size) if isinstance(size, int) else len(file.getvalue())
 
-    Used for everything derived from uploaded data, so that one user's uploads and
-    results never reach another session. ``key`` must identify the inputs fully
-    (an upload's SHA-256 digest plus the parameters), never a sample of an array.
-    The cache keeps the most recent entries only.
+
+def session_cached(key: tuple[Any, ...], compute: Callable[[], T], *, public: bool = False) -> T:
+    """Return ``compute()``, cached under ``key`` for this browser session, or for all sessions if public.
+
+    Everything derived from uploaded data stays in this session's own cache, so that one
+    user's uploads and results never reach another session. ``key`` must identify the
+    inputs fully (an upload's SHA-256 digest plus the parameters), never a sample of an
+    array. Each cache keeps its most recent entries only. A ``compute()`` that raises, or
+    that a rerun interrupts (Streamlit's control-flow exceptions), stores nothing, so the
+    next call computes afresh.
+
+    Parameters
+    ----------
+    key : tuple
+        Hashable, complete description of the inputs.
+    compute : callable
+        Computes the value; called at most once per key while the entry is kept.
+    public : bool
+        True only when the value derives from built-in data (``dataset.builtin``) and
+        parameters alone. It is then kept in one server-wide cache, computed once even when
+        several sessions ask at the same time, and must be treated as read-only.
     """
+    if public:
+        return _public_results().get(key, compute)
     cache: OrderedDict[tuple[Any, ...], Any] = st.session_state.setdefault(_CACHE_KEY, OrderedDict())
     if key in cache:
         cache.move_to_end(key)
@@ -72,6 +156,44 @@ def session_cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     return value
 
 
+class _SharedResults:
+    """A thread-safe LRU of results derived from built-in data, with one lock per key being computed."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._values: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """The value under ``key``, computing it once if absent (other callers wait for it)."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            key_lock = self._computing.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            try:
+                value = compute()
+                with self._lock:
+                    self._values[key] = value
+                    while len(self._values) > self._entries:
+                        self._values.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._computing.pop(key, None)
+        return value
+
+
+@st.cache_resource(max_entries=1, ttl=_SHARED_CACHE_TTL_S, show_spinner=False)
+def _public_results() -> _SharedResults:
+    """The server-wide cache of results derived from built-in data only."""
+    return _SharedResults(_PUBLIC_ENTRIES)
+
+
 def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
     """Draw a Plotly figure with its download buttons: PNG, SVG, PDF, HTML and the settings as JSON.
 
@@ -81,6 +203,7 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
     from lib import export
 
     st.plotly_chart(fig, key=f"chart-{name}")
+    _show_export_notice(name)
 
     static = export.static_export_available()
     if not static:
@@ -91,7 +214,9 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
         with column:
             st.download_button(
                 fmt.upper(),
-                data=_deferred(lambda fmt=fmt: export.export_figure(fig, fmt, name=name, settings=settings)),
+                data=_deferred(
+                    lambda fmt=fmt: export.export_figure(fig, fmt, name=name, settings=settings), name, fmt
+                ),
                 file_name=export.file_name(name, fmt),
                 mime=export.MIME_TYPES[fmt],
                 key=f"export-{name}-{fmt}",
@@ -107,10 +232,11 @@ def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
     """Download buttons for a result table: the CSV (built on click) and its settings as JSON."""
     from lib import export
 
+    _show_export_notice(name)
     left, right = st.columns(2, gap="small")
     left.download_button(
         "Download CSV",
-        data=_deferred(lambda: export.export_table(frame, name=name, settings=settings)),
+        data=_deferred(lambda: export.export_table(frame, name=name, settings=settings), name, "csv"),
         file_name=export.file_name(name, "csv"),
         mime=export.MIME_TYPES["csv"],
         key=f"export-{name}-csv",
@@ -135,13 +261,48 @@ def _settings_button(settings: Mapping[str, Any], name: str, *, kind: str) -> No
     )
 
 
-def _deferred(make: Callable[[], Any]) -> Callable[[], bytes]:
-    """Wrap an export so that it runs on click and returns its bytes."""
+def _deferred(make: Callable[[], Any], name: str, fmt: str) -> Callable[[], bytes]:
+    """Wrap an export so that it runs on click and returns its bytes.
+
+    The click runs outside the page script, where nothing can be drawn: a failure is
+    logged, noted for this session (the next run of the page shows it next to the
+    figure or table, see :func:`_show_export_notice`) and re-raised, so the button
+    shows that the download failed. The next click tries again (the static renderer
+    restarts itself, see :mod:`lib.export`).
+    """
+    notices = _export_notices()
 
     def run() -> bytes:
-        return make().data
+        try:
+            data = make().data
+        except WorkbenchError as error:
+            _LOG.warning("%s export of %r failed: %s", fmt.upper(), name, error)
+            notices[name] = f"The last {fmt.upper()} download of this item failed: {error}"
+            raise
+        except Exception as error:
+            _LOG.exception("%s export of %r failed", fmt.upper(), name)
+            fallback = ", or download the figure as HTML" if fmt in ("png", "svg", "pdf") else ""
+            notices[name] = (
+                f"The last {fmt.upper()} download of this item failed ({UNEXPECTED_ERROR_PREFIX.lower()}: "
+                f"{type(error).__name__}; details in the server log). Click the button again{fallback}."
+            )
+            raise
+        notices.pop(name, None)
+        return data
 
     return run
+
+
+def _export_notices() -> MutableMapping[str, str]:
+    """This session's messages about failed downloads, by figure or table name."""
+    return st.session_state.setdefault(_EXPORT_NOTICES_KEY, {})
+
+
+def _show_export_notice(name: str) -> None:
+    """Show, once, why the last download of ``name`` failed."""
+    message = _export_notices().pop(name, None)
+    if message:
+        st.warning(message, icon=":material/download:")
 
 
 UPLOAD_KINDS = {
@@ -152,7 +313,7 @@ UPLOAD_KINDS = {
 }
 
 
-@st.cache_resource(max_entries=4, show_spinner="Simulating the EEG recording…")
+@st.cache_resource(max_entries=4, ttl=_SHARED_CACHE_TTL_S, show_spinner="Simulating the EEG recording…")
 def simulated_eeg(seed: int) -> Any:
     """The built-in simulated recording for ``seed``, shared read-only across sessions."""
     from lib.datasets.simulated_eeg import simulate_motor_imagery
@@ -160,8 +321,9 @@ def simulated_eeg(seed: int) -> Any:
     return simulate_motor_imagery(seed=seed)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Loading the table…")
+@st.cache_resource(max_entries=16, ttl=_SHARED_CACHE_TTL_S, show_spinner="Loading the table…")
 def _builtin_table(key: str) -> Any:
+    """The built-in table ``key`` as a TableDataset, shared read-only across sessions."""
     from lib.datasets.tables import load_builtin_table
 
     return load_builtin_table(key)
@@ -210,8 +372,8 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str
 
 def show_dataset_header(dataset: Any) -> None:
     """The dataset's name, source, licence, description and what reading it did."""
-    st.subheader(dataset.name)
-    st.caption(f"Source: {dataset.source}" + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
+    st.subheader(plain(dataset.name))
+    st.caption(plain(f"Source: {dataset.source}") + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
     if dataset.description:
         st.markdown(dataset.description)
     if dataset.report:

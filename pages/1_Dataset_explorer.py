@@ -20,6 +20,8 @@ from lib.plots.matrices import (  # noqa: E402
     spectrum_figure,
 )
 
+PREVIEW_ROWS, PREVIEW_COLUMNS = 500, 100
+
 st.title("Dataset explorer")
 st.caption(
     "Pick a built-in dataset or upload your own in the sidebar. Tables show their covariance and correlation; "
@@ -71,6 +73,7 @@ def show_geometry(covs, groups, settings: dict) -> None:
         summaries[metric] = ui.session_cached(
             ("geometry", settings["data_id"], settings.get("covariances"), metric),
             lambda metric=metric: summarise_geometry(covs, metric),
+            public=dataset.builtin,
         )
     progress.empty()
     for metric, tab in zip(chosen, st.tabs([METRICS[m] for m in chosen])):
@@ -93,10 +96,13 @@ if isinstance(dataset, TableDataset):
     from lib.io.tables import numeric_columns
 
     frame = dataset.frame
-    st.dataframe(frame.head(500), height=260)
-    st.caption(f"{len(frame)} rows × {frame.shape[1]} columns (first 500 rows shown).")
+    shown = frame.iloc[:PREVIEW_ROWS, :PREVIEW_COLUMNS]
+    st.dataframe(shown, height=260)
+    st.caption(
+        f"{len(frame)} rows × {frame.shape[1]} columns (first {len(shown)} rows and {shown.shape[1]} columns shown)."
+    )
     with st.expander("Summary statistics"):
-        summary = frame.describe(include="all").T
+        summary = frame.iloc[:, :PREVIEW_COLUMNS].describe(include="all").T
         st.dataframe(summary)
         ui.table_download(summary.reset_index(names="column"), "summary", base_settings)
     numeric = numeric_columns(frame)
@@ -113,9 +119,10 @@ if isinstance(dataset, TableDataset):
         values = frame[columns].dropna().to_numpy(dtype=float)
         matrix = covariance(values, estimator, shrinkage)
     st.caption(f"{len(values)} complete rows of {len(frame)} used.")
-    show_covariance(
-        matrix, columns, {**base_settings, "columns": columns, "estimator": estimator, "shrinkage": shrinkage}
-    )
+    with ui.user_errors():
+        show_covariance(
+            matrix, columns, {**base_settings, "columns": columns, "estimator": estimator, "shrinkage": shrinkage}
+        )
 
 elif isinstance(dataset, EEGDataset):
     from lib.eeg.epochs import extract_epochs, power_spectrum
@@ -125,12 +132,13 @@ elif isinstance(dataset, EEGDataset):
     raw = dataset.raw
     names = list(raw.ch_names)
     duration = raw.n_times / raw.info["sfreq"]
+    fmax = min(60.0, float(raw.info["sfreq"]) / 2)
     st.caption(f"{len(names)} channels · {raw.info['sfreq']:g} Hz · {duration:.1f} s")
     st.header("Signals")
     default_channels = [c for c in ("C3", "Cz", "C4") if c in names] or names[:4]
     picked = st.multiselect("Channels", names, default=default_channels, max_selections=10, key=f"channels-{data_id}")
     left, right = st.columns([3, 1])
-    start = left.slider("Start (s)", 0.0, max(duration - 1.0, 0.0), 0.0, 0.5)
+    start = left.slider("Start (s)", 0.0, duration - 1.0, 0.0, 0.5) if duration > 1.5 else 0.0
     span = right.select_slider("Window (s)", [1.0, 2.0, 5.0, 10.0, 20.0], value=5.0)
     if picked:
         first, last = raw.time_as_index([start, min(start + span, duration)])
@@ -139,21 +147,25 @@ elif isinstance(dataset, EEGDataset):
         ui.show_figure(fig, "traces", {**base_settings, "channels": picked, "start_s": start, "window_s": span})
         with ui.user_errors():
             freqs, psd = ui.session_cached(
-                ("psd", data_id, tuple(picked)), lambda: power_spectrum(raw, picks=picked, fmax=60.0)
+                ("psd", data_id, tuple(picked)),
+                lambda: power_spectrum(raw, picks=picked, fmax=fmax),
+                public=dataset.builtin,
             )
         fig = psd_figure(freqs, psd, picked, title="Power spectral density (Welch)")
-        ui.show_figure(fig, "psd", {**base_settings, "channels": picked, "method": "welch", "fmax_hz": 60.0})
+        ui.show_figure(fig, "psd", {**base_settings, "channels": picked, "method": "welch", "fmax_hz": fmax})
 
     st.header("Epochs and their covariances")
     with ui.user_errors():
         events = find_trial_events(raw)
-    st.caption("Events from " + events.origin + ": " + ", ".join(f"{k} × {v}" for k, v in events.counts.items()))
+    counts = ", ".join(f"{k} × {v}" for k, v in events.counts.items())
+    st.caption(ui.plain(f"Events from {events.origin}: {counts}"))
     labels = list(events.event_id)
     classes = st.multiselect("Classes", labels, default=labels[:2], key=f"classes-{data_id}")
     left, middle, right = st.columns(3)
     tmin = left.number_input("Window start (s after the event)", -5.0, 30.0, 0.5, 0.1)
     tmax = middle.number_input("Window end (s)", -5.0, 30.0, 2.5, 0.1)
-    band = right.slider("Band-pass (Hz)", 0.5, float(raw.info["sfreq"] / 2 - 0.5), (8.0, 35.0), 0.5)
+    top = float(raw.info["sfreq"] / 2 - 0.5)
+    band = right.slider("Band-pass (Hz)", 0.5, top, (min(8.0, top / 2), min(35.0, top)), 0.5)
     estimator, shrinkage = estimator_controls("eeg-estimator")
     epoch_settings = {
         **base_settings,
@@ -168,13 +180,18 @@ elif isinstance(dataset, EEGDataset):
         epochs = ui.session_cached(
             ("epochs", data_id, tuple(classes), tmin, tmax, band),
             lambda: extract_epochs(raw, classes=classes, tmin=tmin, tmax=tmax, band=band, events=events),
+            public=dataset.builtin,
         )
         covs = ui.session_cached(
             ("covariances", data_id, tuple(classes), tmin, tmax, band, estimator, shrinkage),
             lambda: covariances(epochs.X, estimator, shrinkage),
+            public=dataset.builtin,
+        )
+        mean = ui.session_cached(
+            ("mean", data_id, fingerprint(covs)), lambda: mean_covariance(covs, "riemann"), public=dataset.builtin
         )
     st.caption(f"{len(covs)} epochs × {len(epochs.ch_names)} channels × {epochs.X.shape[-1]} samples.")
-    epoch_index = st.slider("Epoch", 0, len(covs) - 1, 0)
+    epoch_index = st.slider("Epoch", 0, len(covs) - 1, 0) if len(covs) > 1 else 0
     left, right = st.columns(2)
     with left:
         fig = matrix_heatmap(
@@ -186,7 +203,7 @@ elif isinstance(dataset, EEGDataset):
         ui.show_figure(fig, "epoch-covariance", {**epoch_settings, "epoch": epoch_index})
     with right:
         fig = matrix_heatmap(
-            mean_covariance(covs, "riemann"),
+            mean,
             epochs.ch_names,
             title="Affine-invariant mean of all epochs, µV²",
             axis_title="channel",
@@ -198,9 +215,11 @@ elif isinstance(dataset, EEGDataset):
 else:
     stack = dataset
     st.caption(f"{stack.matrices.shape[0]} matrices of {stack.matrices.shape[1]} × {stack.matrices.shape[2]}.")
-    index = st.slider("Matrix", 0, stack.matrices.shape[0] - 1, 0)
+    count = stack.matrices.shape[0]
+    index = st.slider("Matrix", 0, count - 1, 0) if count > 1 else 0
     labels = [str(i) for i in range(stack.matrices.shape[1])]
-    show_covariance(stack.matrices[index], labels, {**base_settings, "matrix": index})
+    with ui.user_errors():
+        show_covariance(stack.matrices[index], labels, {**base_settings, "matrix": index})
     groups = list(stack.labels) if stack.labels is not None else None
     with ui.user_errors():
         show_geometry(stack.matrices, groups, {**base_settings, "covariances": data_id})

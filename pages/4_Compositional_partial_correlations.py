@@ -105,11 +105,11 @@ settings = {
 }
 names = list(replaced.parts)
 n, D = replaced.values.shape
-st.caption(
+st.caption(ui.plain(
     f"{n} samples × {D} parts · {zeros.total} zeros replaced by {zero_method}"
     + (f" · dropped for too many zeros: {', '.join(replaced.settings['dropped_parts'])}"
        if replaced.settings["dropped_parts"] else "")
-)
+))
 if zeros.total:
     fig = bars_figure({"zeros": zeros.per_part["zeros"].to_numpy()}, zeros.per_part["part"].tolist(),
                       title="Zeros per part", yaxis="samples with a zero")
@@ -121,10 +121,12 @@ with ui.user_errors():
     if D > PROGRESS_ABOVE:
         bar = st.progress(0.0, text="Starting…")
         result = ui.session_cached(key, lambda: analyse(replaced.values, names, method, settings=settings,
-                                                        progress=lambda f, t: bar.progress(f, text=t)))
+                                                        progress=lambda f, t: bar.progress(f, text=t)),
+                                   public=dataset.builtin)
         bar.empty()
     else:
-        result = ui.session_cached(key, lambda: analyse(replaced.values, names, method, settings=settings))
+        result = ui.session_cached(key, lambda: analyse(replaced.values, names, method, settings=settings),
+                                   public=dataset.builtin)
 settings = result.settings
 partial = result.partial
 
@@ -168,7 +170,8 @@ with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
     if st.checkbox("Fit the graphical lasso", value=False, key="coda-glasso"):
         alpha = st.slider("ℓ1 penalty (correlation units)", 0.01, 0.95, 0.2, 0.01, key="coda-alpha")
         with ui.user_errors():
-            graph = ui.session_cached(("coda-glasso", key, alpha), lambda: graphical_lasso_clr(replaced.values, alpha))
+            graph = ui.session_cached(("coda-glasso", key, alpha), lambda: graphical_lasso_clr(replaced.values, alpha),
+                                      public=dataset.builtin)
         ui.show_figure(network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}"),
                     "glasso-network", {**settings, **graph.settings})
 
@@ -191,6 +194,7 @@ else:
         table = ui.session_cached(
             ("coda-reference", key, part_i, part_j),
             lambda: reference_independence(replaced.values, names, part_i, part_j, max_references=MAX_REFERENCES),
+            public=dataset.builtin,
         )
     pair_settings = {**settings, "pair": [part_i, part_j]}
     st.caption(f"For every reference r (at most {MAX_REFERENCES}, evenly spread), log(x_i/x_r) and log(x_j/x_r) "
@@ -206,6 +210,7 @@ else:
         sub = ui.session_cached(
             ("coda-subcomposition", key, tuple(dropped)),
             lambda: subcompositional_incoherence(replaced.values, names, [p for p in names if p not in dropped]),
+            public=dataset.builtin,
         )
     sub_settings = {**settings, "dropped_from_subcomposition": dropped}
     ui.show_figure(subcomposition_figure(sub), "subcomposition", sub_settings)

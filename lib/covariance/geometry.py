@@ -111,21 +111,28 @@ def check_spd_stack(
             f"Matrix {idx + 1} of the {name} holds a NaN or infinite value; "
             "remove it or re-estimate it."
         )
-    asym = np.abs(arr - arr.transpose(0, 2, 1)).max(axis=(1, 2))
+    half, half_t = arr / 2.0, arr.transpose(0, 2, 1) / 2.0  # halves first: no overflow near the float64 maximum
+    asym = np.abs(half - half_t).max(axis=(1, 2))
     scale = np.abs(arr).max(axis=(1, 2))
-    bad = asym > _SYMMETRY_RTOL * scale
+    bad = asym > _SYMMETRY_RTOL * scale / 2.0
     if bad.any():
         idx = int(np.flatnonzero(bad)[0])
         raise SPDInputError(
             f"Matrix {idx + 1} of the {name} is not symmetric (largest difference between "
-            f"entries (i, j) and (j, i) is {asym[idx]:.3g}); provide covariance matrices, "
+            f"entries (i, j) and (j, i) is {2.0 * asym[idx]:.3g}); provide covariance matrices, "
             "not arbitrary square ones."
         )
-    sym = (arr + arr.transpose(0, 2, 1)) / 2.0
+    sym = half + half_t
     try:
         np.linalg.cholesky(sym)
     except np.linalg.LinAlgError:
-        smallest = np.linalg.eigvalsh(sym)[:, 0]
+        try:
+            smallest = np.linalg.eigvalsh(sym)[:, 0]
+        except np.linalg.LinAlgError:
+            raise SPDInputError(
+                f"The eigenvalues of the {name} could not be computed (entries up to {scale.max():.3g}); "
+                "rescale the matrices, e.g. to the unit of the signal squared."
+            ) from None
         relative = smallest / np.maximum(np.abs(sym).max(axis=(1, 2)), np.finfo(float).tiny)
         idx = int(np.argmin(relative))
         raise SPDInputError(

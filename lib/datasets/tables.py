@@ -292,6 +292,7 @@ def load_builtin_table(key: str) -> TableDataset:
         description=spec.description,
         report=tuple(report),
         roles=dict(spec.roles),
+        builtin=True,
     )
 
 

@@ -31,6 +31,9 @@ class TableDataset:
     roles : dict of str to tuple of str
         Suggested column roles for the method pages, e.g. ``{"parts": (...)}``,
         ``{"target": ("wage",), "protected": ("gender", "ethnicity")}``.
+    builtin : bool
+        True for the workbench's own public data, never for uploads: results derived from it
+        alone may be shared by all sessions.
     """
 
     name: str
@@ -40,6 +43,7 @@ class TableDataset:
     description: str = ""
     report: tuple[str, ...] = ()
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    builtin: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class EEGDataset:
         One paragraph for the page.
     report : tuple of str
         Human sentences on what reading changed or assumed.
+    builtin : bool
+        True for the workbench's own public data, never for uploads: results derived from it
+        alone may be shared by all sessions.
     """
 
     name: str
@@ -68,6 +75,7 @@ class EEGDataset:
     licence: str = ""
     description: str = ""
     report: tuple[str, ...] = ()
+    builtin: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,9 @@ class SPDStack:
         One paragraph for the page.
     report : tuple of str
         Human sentences on what reading found, assumed or changed.
+    builtin : bool
+        True for the workbench's own public data, never for uploads: results derived from it
+        alone may be shared by all sessions.
     """
 
     name: str
@@ -99,3 +110,4 @@ class SPDStack:
     licence: str = ""
     description: str = ""
     report: tuple[str, ...] = ()
+    builtin: bool = False

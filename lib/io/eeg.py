@@ -8,15 +8,22 @@ Supported formats and the files that make up one recording:
 
 The uploaded bytes are written under safe basenames into a private temporary
 directory, read there with MNE and the directory is removed before returning;
-the returned recording is preloaded and no longer refers to any file.
+the returned recording is preloaded and no longer refers to any file. EEGLAB files
+are MATLAB files, and SciPy's MAT reader (which MNE uses for them) can crash on crafted
+input, so they are parsed, and converted to FIF, in a separate memory-capped process
+(:mod:`lib.io.isolated`); this process only reads the FIF that MNE wrote.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 import re
+import subprocess
 import tempfile
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +34,7 @@ import numpy as np
 
 from lib.datasets.types import EEGDataset
 from lib.errors import EEGFormatError, WorkbenchError
+from lib.io.isolated import run_isolated, stopped_reason
 from lib.io.uploads import UploadedBytes
 
 SUPPORTED_EEG_SUFFIXES: tuple[str, ...] = (
@@ -157,9 +165,12 @@ def _brainvision_references(upload: UploadedBytes) -> dict[str, str]:
     params = _decode_text(upload.data).split("[Comment]")[0]
     refs: dict[str, str] = {}
     for key, role in (("DataFile", ".eeg"), ("MarkerFile", ".vmrk")):
-        found = re.search(rf"^[ \t]*{key}[ \t]*=[ \t]*(.*?)[ \t]*\r?$", params, re.IGNORECASE | re.MULTILINE)
-        if found and found.group(1):
-            refs[role] = found.group(1)
+        # The value is taken whole and stripped in Python: a lazy group followed by optional
+        # blanks would backtrack quadratically over a long run of blanks.
+        found = re.search(rf"^[ \t]*{key}[ \t]*=([^\n]*)$", params, re.IGNORECASE | re.MULTILINE)
+        value = found.group(1).strip(" \t\r") if found else ""
+        if value:
+            refs[role] = value
     if ".eeg" not in refs:
         raise EEGFormatError(
             f"'{safe_basename(upload.name)}' is not a readable BrainVision header: it has no 'DataFile=' line "
@@ -168,8 +179,65 @@ def _brainvision_references(upload: UploadedBytes) -> dict[str, str]:
     return refs
 
 
+_SET_REFERENCE_READER = r"""
+import io, json, sys
+from scipy.io import loadmat
+from scipy.io.matlab import mat_struct
+data = sys.stdin.buffer.read()
+try:
+    content = loadmat(io.BytesIO(data), squeeze_me=True, struct_as_record=False, variable_names=["EEG", "data"])
+except Exception as exc:
+    lines = str(exc).strip().splitlines()
+    json.dump({"error": (lines[0] if lines else "") or type(exc).__name__}, sys.stdout)
+    sys.exit(0)
+eeg = content.get("EEG")
+if isinstance(eeg, mat_struct):
+    data = getattr(eeg, "data", None)
+elif eeg is None:
+    data = content.get("data")
+else:
+    data = None
+json.dump({"found": data is not None, "reference": str(data) if isinstance(data, str) else None}, sys.stdout)
+"""
+_SET_READER = r"""
+import json, sys, warnings
+source, target, max_values = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import mne
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        raw = mne.io.read_raw_eeglab(source, preload=False, verbose="warning")
+        shape = [int(raw.info["nchan"]), int(raw.n_times)]
+        if shape[0] * shape[1] > max_values:
+            json.dump({"too_big": shape}, sys.stdout)
+            sys.exit(0)
+        raw.load_data(verbose="warning")
+        messages = [str(w.message) for w in caught]
+        for channel in raw.info["chs"]:
+            channel["cal"], channel["range"] = 1.0, 1.0
+        raw.save(target, fmt="double", overwrite=True, verbose="error")
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        json.dump({"error": (lines[0] if lines else "") or type(exc).__name__}, sys.stdout)
+        sys.exit(0)
+json.dump({"warnings": messages}, sys.stdout)
+"""
+_SET_MEMORY_BYTES = 2 * 8 * _MAX_VALUES + 2**31
+"""Address-space cap of the processes that parse EEGLAB files (two float64 copies of the largest recording)."""
+_SET_REFERENCE_TIMEOUT_S = 120
+_SET_READ_TIMEOUT_S = 600
+_SET_CONVERTED = "eeglab_converted_raw.fif"
+_SET_REFERENCES: OrderedDict[str, str | None] = OrderedDict()
+_SET_REFERENCES_LOCK = threading.Lock()
+_SET_REFERENCES_KEPT = 64
+
+
 def _eeglab_reference(upload: UploadedBytes) -> str | None:
     """Data file named by an EEGLAB ``.set`` file, or ``None`` when the data are inside it.
+
+    The MAT structure is parsed by SciPy in a separate, memory-capped process (see
+    :mod:`lib.io.isolated`): SciPy's MAT reader can crash on crafted files. Results are
+    kept per content digest (the last 64), so regrouping the same upload is instant.
 
     Parameters
     ----------
@@ -184,42 +252,122 @@ def _eeglab_reference(upload: UploadedBytes) -> str | None:
     Raises
     ------
     EEGFormatError
-        When the file is not a MATLAB file holding an EEGLAB structure, or is a v7.3 (HDF5) file.
+        When the file is not a MATLAB file holding an EEGLAB structure, is a v7.3 (HDF5)
+        file, or crashes or exhausts the isolated reader.
     """
-    from scipy.io import loadmat
-
     name = safe_basename(upload.name)
     if upload.data[:128].startswith(b"MATLAB 7.3"):
         raise EEGFormatError(
             f"'{name}' is a MATLAB v7.3 (HDF5) file, which cannot be read without the pymatreader package; "
             "save it again from EEGLAB with the 'MATLAB v7' option or export the recording as EDF."
         )
+    digest = hashlib.sha256(upload.data).hexdigest()
+    with _SET_REFERENCES_LOCK:
+        if digest in _SET_REFERENCES:
+            _SET_REFERENCES.move_to_end(digest)
+            return _SET_REFERENCES[digest]
+    reference = _parse_eeglab_reference(upload.data, name)
+    with _SET_REFERENCES_LOCK:
+        _SET_REFERENCES[digest] = reference
+        while len(_SET_REFERENCES) > _SET_REFERENCES_KEPT:
+            _SET_REFERENCES.popitem(last=False)
+    return reference
+
+
+def _parse_eeglab_reference(data: bytes, name: str) -> str | None:
+    """Run the isolated ``EEG.data`` lookup for :func:`_eeglab_reference`."""
+    unreadable = f"'{name}' is not a readable EEGLAB .set file ({{}}); upload the .set (and .fdt) saved by EEGLAB."
     try:
-        content = loadmat(
-            io.BytesIO(upload.data),
-            squeeze_me=True,
-            struct_as_record=False,
-            variable_names=["EEG", "data"],
+        done = run_isolated(
+            _SET_REFERENCE_READER, (), data, memory_bytes=_SET_MEMORY_BYTES, timeout_s=_SET_REFERENCE_TIMEOUT_S
         )
-    except Exception as exc:
-        raise EEGFormatError(
-            f"'{name}' is not a readable EEGLAB .set file ({_reason(exc)}); "
-            "upload the .set (and .fdt) saved by EEGLAB."
-        ) from exc
-    eeg = content.get("EEG")
-    data = getattr(eeg, "data", None) if eeg is not None else content.get("data")
-    if data is None:
+    except subprocess.TimeoutExpired as exc:
+        raise EEGFormatError(unreadable.format(f"reading it took longer than {_SET_REFERENCE_TIMEOUT_S} s")) from exc
+    if done.returncode != 0:
+        raise EEGFormatError(unreadable.format(stopped_reason(done)))
+    result = _child_json(done.stdout)
+    if "error" in result:
+        raise EEGFormatError(unreadable.format(_short(str(result["error"]))))
+    if not result.get("found"):
         raise EEGFormatError(
             f"'{name}' holds no EEGLAB 'EEG' structure with data; upload the .set (and .fdt) saved by EEGLAB."
         )
-    return str(data) if isinstance(data, str) else None
+    reference = result.get("reference")
+    return str(reference) if isinstance(reference, str) else None
+
+
+def _child_json(stdout: bytes) -> dict[str, Any]:
+    """The JSON object an isolated reader printed, or ``{"error": ...}`` when it printed none."""
+    try:
+        result = json.loads(stdout.decode("utf-8", "replace"))
+    except ValueError:
+        return {"error": "the reader gave no result"}
+    return result if isinstance(result, dict) else {"error": "the reader gave no result"}
+
+
+def _eeglab_as_fif(source: Path, shown: str) -> tuple[Path, list[str]]:
+    """Read a staged EEGLAB recording with MNE in an isolated process; save it as FIF beside it.
+
+    MNE's EEGLAB reader parses the ``.set`` with SciPy's MAT reader, which can crash on
+    crafted files; the child converts the recording to FIF (float64 volts with unit
+    calibration, so the samples come back bit for bit; annotations, channel types and
+    positions kept), which this process then reads with MNE's FIF reader.
+
+    Parameters
+    ----------
+    source : pathlib.Path
+        The ``.set`` file inside the private folder (its ``.fdt`` beside it).
+    shown : str
+        The uploaded name, for messages.
+
+    Returns
+    -------
+    tuple of (pathlib.Path, list of str)
+        The FIF file written in the same private folder, and MNE's warnings while reading.
+
+    Raises
+    ------
+    EEGFormatError
+        When MNE cannot read the recording, it is larger than the workbench reads, or the
+        reader crashes, exhausts its memory or times out.
+    """
+    target = source.parent / _SET_CONVERTED
+    corrupt = (
+        f"'{shown}' could not be read as EEGLAB, it looks truncated or corrupt ({{}}); "
+        "export the recording again and upload the complete files."
+    )
+    try:
+        done = run_isolated(
+            _SET_READER,
+            (str(source), str(target), str(_MAX_VALUES)),
+            memory_bytes=_SET_MEMORY_BYTES,
+            timeout_s=_SET_READ_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise EEGFormatError(corrupt.format(f"reading it took longer than {_SET_READ_TIMEOUT_S} s")) from exc
+    if done.returncode != 0:
+        raise EEGFormatError(corrupt.format(stopped_reason(done)))
+    result = _child_json(done.stdout)
+    if "too_big" in result:
+        n_channels, n_times = result["too_big"]
+        raise EEGFormatError(
+            f"'{shown}' declares {n_channels} channels x {n_times} samples, "
+            f"more than the {_MAX_VALUES:,} values this workbench reads; crop the recording first."
+        )
+    if "error" in result or not target.is_file():
+        raise EEGFormatError(corrupt.format(_short(str(result.get("error", "no recording was produced")))))
+    return target, [str(m) for m in result.get("warnings", [])]
 
 
 def _reason(exc: BaseException) -> str:
     """First line of an exception's message, short, for inclusion in one sentence."""
-    lines = str(exc).strip().splitlines()
+    return _short(str(exc)) or type(exc).__name__
+
+
+def _short(message: str) -> str:
+    """First line of a message without its final period, at most 160 characters."""
+    lines = message.strip().splitlines()
     text = lines[0].strip().rstrip(".") if lines else ""
-    text = text or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
 
 
@@ -325,7 +473,7 @@ def _staged(files: Mapping[str, bytes]) -> Iterator[Path]:
 
 
 def _mne_reader(fmt: str) -> Any:
-    """The MNE reader function for a format name."""
+    """The MNE reader function for a format name (EEGLAB is converted to FIF first)."""
     import mne
 
     return {
@@ -334,17 +482,21 @@ def _mne_reader(fmt: str) -> Any:
         "GDF": mne.io.read_raw_gdf,
         "FIF": mne.io.read_raw_fif,
         "BrainVision": mne.io.read_raw_brainvision,
-        "EEGLAB": mne.io.read_raw_eeglab,
     }[fmt]
 
 
 def _read_staged(plan: _Plan) -> tuple[Any, list[str]]:
     """Read the planned files with MNE; return the preloaded raw and MNE's warnings."""
     shown = plan.order[0]
+    child_warnings: list[str] = []
     with _staged(plan.files) as root, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            raw = _mne_reader(plan.fmt)(root / plan.primary, preload=False, verbose="warning")
+            if plan.fmt == "EEGLAB":
+                path, child_warnings = _eeglab_as_fif(root / plan.primary, shown)
+                raw = _mne_reader("FIF")(path, preload=False, verbose="warning")
+            else:
+                raw = _mne_reader(plan.fmt)(root / plan.primary, preload=False, verbose="warning")
             n_values = int(raw.info["nchan"]) * int(raw.n_times)
             if n_values > _MAX_VALUES:
                 raise EEGFormatError(
@@ -359,7 +511,7 @@ def _read_staged(plan: _Plan) -> tuple[Any, list[str]]:
                 f"'{shown}' could not be read as {plan.fmt}, it looks truncated or corrupt ({_reason(exc)}); "
                 "export the recording again and upload the complete files."
             ) from exc
-    messages = [_reason(w.message) for w in caught]
+    messages = [_short(m) for m in child_warnings] + [_reason(w.message) for w in caught]
     kept = [m for m in dict.fromkeys(messages) if not any(s in m for s in _IGNORED_WARNINGS)]
     return raw, kept
 

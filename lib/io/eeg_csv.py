@@ -25,9 +25,11 @@ UNIT_TO_VOLTS: dict[str, float] = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "nV": 1e-9}
 """Scale from each accepted unit of the table's values to volts."""
 
 _TIME_NAME = re.compile(
-    r"(?:t|time|times|timestamp|timestamps|time_stamp)(?:[\s_]*[\[(]?\s*(?:s|sec|secs|seconds|ms)\s*[\])]?)?",
+    r"(?:t|time|times|timestamp|timestamps|time_stamp)"
+    r"(?:[\s_]*(?:[\[(]\s*)?(?:s|sec|secs|seconds|ms)\s*[\])]?)?",
     re.IGNORECASE,
 )
+"""Names of a time column; written so that each run of spaces has one way to match (linear time)."""
 _MONTAGE = "colin27_1020"
 """MNE's name for the standard 10-20 montage ('standard_1020' is deprecated since MNE 1.13)."""
 _MAX_LISTED = 5

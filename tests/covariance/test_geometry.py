@@ -208,3 +208,12 @@ def test_triangle_inequality_and_positivity(seed: int, metric: str) -> None:
     assert np.all(D[~np.eye(5, dtype=bool)] > 0)
     # D[i, k] <= D[i, j] + D[j, k] for all i, j, k (axes i, j, k)
     assert np.all(D[:, None, :] <= D[:, :, None] + D[None, :, :] + 1e-9)
+
+
+def test_check_spd_stack_near_the_float64_maximum_stays_finite_or_typed() -> None:
+    """Symmetrising halves first: entries near the float64 maximum neither overflow nor escape untyped."""
+    top = np.finfo(float).max
+    diagonal = np.array([[[top, 0.0], [0.0, top]]] * 2)
+    assert np.isfinite(check_spd_stack(diagonal)).all()
+    with pytest.raises(SPDInputError, match="not positive definite"):
+        check_spd_stack(np.array([[[top, -top], [-top, top]]] * 2))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
-import struct
+import subprocess
+import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,178 +18,25 @@ from hypothesis import strategies as st
 
 from lib.datasets.types import EEGDataset
 from lib.errors import EEGFormatError
-from lib.io.eeg import SUPPORTED_EEG_SUFFIXES, eeg_suffix, group_recordings, read_eeg, safe_basename
+from lib.io.eeg import (
+    SUPPORTED_EEG_SUFFIXES,
+    eeg_suffix,
+    group_recordings,
+    read_eeg,
+    safe_basename,
+)
 from lib.io.uploads import UploadedBytes
-
-SFREQ = 100
-NAMES = ("Fz", "Cz", "Pz")
-
-
-def _signal(n_times: int = 300, seed: int = 0) -> np.ndarray:
-    """Smooth random test signal in µV, shape (3, n_times)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_times) / SFREQ
-    return 20.0 * np.sin(2 * np.pi * np.array([[5.0], [10.0], [12.5]]) * t) + rng.normal(0, 3.0, (3, n_times))
-
-
-def _field(value: float | int | str, width: int) -> bytes:
-    """An ASCII header field, left-justified and space-padded."""
-    text = str(value).encode("ascii")
-    assert len(text) <= width, (value, width)
-    return text.ljust(width, b" ")
-
-
-def _number(value: float, width: int = 8) -> tuple[bytes, float]:
-    """A number written into an EDF field, and the value the field really holds."""
-    text = f"{value:.{width}g}"
-    while len(text) > width:
-        text = f"{float(text):.{len(text) - 2}g}" if "e" not in text else f"{value:.1e}"
-    return _field(text, width), float(text)
-
-
-def edf_bytes(data_uv: np.ndarray, names=NAMES, sfreq: int = SFREQ, annotations=()) -> bytes:
-    """An EDF+ file written by hand (int16 samples, 1 s records, an annotation signal).
-
-    Parameters
-    ----------
-    data_uv : ndarray, shape (n_channels, n_times)
-        Samples in µV; n_times a multiple of sfreq.
-    annotations : sequence of (onset_s, duration_s, text)
-        Written as TALs in the first record.
-    """
-    n_ch, n_times = data_uv.shape
-    n_records = n_times // sfreq
-    ann_bytes = 120
-    pmins, pmaxs, digital = [], [], []
-    for row in data_uv:
-        lo_field, lo = _number(np.floor(row.min()) - 1.0)
-        hi_field, hi = _number(np.ceil(row.max()) + 1.0)
-        pmins.append(lo_field)
-        pmaxs.append(hi_field)
-        digital.append(np.round((row - lo) / (hi - lo) * 65535.0 - 32768.0).astype("<i2"))
-    labels = [*names, "EDF Annotations"]
-    ns = n_ch + 1
-    head = b"".join(
-        [
-            _field(0, 8),
-            _field("X X X X", 80),
-            _field("Startdate 01-JAN-2020 X X X", 80),
-            _field("01.01.20", 8),
-            _field("00.00.00", 8),
-            _field(256 * (ns + 1), 8),
-            _field("EDF+C", 44),
-            _field(n_records, 8),
-            _field(1, 8),
-            _field(ns, 4),
-        ]
-    )
-    head += b"".join(_field(label, 16) for label in labels)
-    head += b"".join(_field("", 80) for _ in labels)
-    head += b"".join(_field(unit, 8) for unit in [*["uV"] * n_ch, ""])
-    head += b"".join([*pmins, _field(-1, 8)])
-    head += b"".join([*pmaxs, _field(1, 8)])
-    head += b"".join(_field(-32768, 8) for _ in labels)
-    head += b"".join(_field(32767, 8) for _ in labels)
-    head += b"".join(_field("", 80) for _ in labels)
-    head += b"".join(_field(n, 8) for n in [*[sfreq] * n_ch, ann_bytes // 2])
-    head += b"".join(_field("", 32) for _ in labels)
-    records = []
-    for k in range(n_records):
-        tal = f"+{k}\x14\x14\x00".encode()
-        if k == 0:
-            tal += b"".join(f"+{o:g}\x15{d:g}\x14{text}\x14\x00".encode() for o, d, text in annotations)
-        assert len(tal) <= ann_bytes
-        samples = b"".join(d[k * sfreq : (k + 1) * sfreq].tobytes() for d in digital)
-        records.append(samples + tal.ljust(ann_bytes, b"\x00"))
-    return head + b"".join(records)
-
-
-def gdf_bytes(data_uv: np.ndarray, events=(), names=NAMES, sfreq: int = SFREQ) -> bytes:
-    """A GDF 1.25 file written by hand (float32 samples in µV, 1 s records, an event table).
-
-    Parameters
-    ----------
-    events : sequence of (sample, code)
-        Event positions (0-based samples) and type codes.
-    """
-    n_ch, n_times = data_uv.shape
-    n_records = n_times // sfreq
-    fixed = (
-        b"GDF 1.25"
-        + b"X X".ljust(80)
-        + b"test".ljust(80)
-        + b"2020010100000000"
-        + struct.pack("<q", 256 * (n_ch + 1))
-        + bytes(24)
-        + bytes(20)
-        + struct.pack("<qIII", n_records, 1, 1, n_ch)
-    )
-    assert len(fixed) == 256
-    variable = b"".join(
-        [
-            b"".join(n.encode().ljust(16) for n in names),
-            bytes(80 * n_ch),
-            b"".join(b"uV".ljust(8) for _ in names),
-            np.full(n_ch, -1000.0, "<f8").tobytes(),
-            np.full(n_ch, 1000.0, "<f8").tobytes(),
-            np.full(n_ch, -1000, "<i8").tobytes(),
-            np.full(n_ch, 1000, "<i8").tobytes(),
-            bytes(80 * n_ch),
-            np.full(n_ch, sfreq, "<i4").tobytes(),
-            np.full(n_ch, 16, "<i4").tobytes(),
-            bytes(32 * n_ch),
-        ]
-    )
-    body = b"".join(
-        data_uv[:, k * sfreq : (k + 1) * sfreq].astype("<f4").tobytes() for k in range(n_records)
-    )
-    pos = np.array([s + 1 for s, _ in events], "<u4")
-    typ = np.array([c for _, c in events], "<u2")
-    table = bytes([1]) + struct.pack("<I", sfreq)[:3] + struct.pack("<I", len(pos)) + pos.tobytes() + typ.tobytes()
-    return fixed + variable + body + table
-
-
-def brainvision_files(
-    data_uv: np.ndarray,
-    stem: str = "rec",
-    data_name: str | None = None,
-    marker_name: str | None = None,
-    markers=((50, "S  1"), (150, "S  2")),
-) -> list[UploadedBytes]:
-    """A BrainVision recording written by hand: .vhdr, .vmrk and float32 multiplexed .eeg (µV)."""
-    data_name = data_name or f"{stem}.eeg"
-    marker_name = marker_name or f"{stem}.vmrk"
-    channels = "\n".join(f"Ch{i + 1}={name},,1,µV" for i, name in enumerate(NAMES))
-    vhdr = (
-        "Brain Vision Data Exchange Header File Version 1.0\n; written by the test\n\n[Common Infos]\n"
-        f"Codepage=UTF-8\nDataFile={data_name}\nMarkerFile={marker_name}\nDataFormat=BINARY\n"
-        f"DataOrientation=MULTIPLEXED\nNumberOfChannels={len(NAMES)}\nSamplingInterval={1e6 / SFREQ:g}\n\n"
-        f"[Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n\n[Channel Infos]\n{channels}\n"
-    )
-    marks = "\n".join(f"Mk{i + 2}=Stimulus,{text},{sample + 1},1,0" for i, (sample, text) in enumerate(markers))
-    vmrk = (
-        "Brain Vision Data Exchange Marker File, Version 1.0\n\n[Common Infos]\nCodepage=UTF-8\n"
-        f"DataFile={data_name}\n\n[Marker Infos]\nMk1=New Segment,,1,1,0\n{marks}\n"
-    )
-    return [
-        UploadedBytes(f"{stem}.vhdr", vhdr.encode("utf-8")),
-        UploadedBytes(marker_name, vmrk.encode("utf-8")),
-        UploadedBytes(data_name, data_uv.T.astype("<f4").tobytes()),
-    ]
-
-
-def fif_bytes(raw: mne.io.BaseRaw, name: str = "rec_raw.fif") -> bytes:
-    """Bytes of ``raw`` saved as FIF by MNE (``name`` decides compression)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        raw.save(path, verbose="error")
-        return path.read_bytes()
-
-
-def _raw(data_uv: np.ndarray, types: str | list[str] = "eeg") -> mne.io.RawArray:
-    """A RawArray in volts from µV samples."""
-    info = mne.create_info(list(NAMES[: len(data_uv)]), SFREQ, types)
-    return mne.io.RawArray(data_uv * 1e-6, info, verbose="error")
+from tests.io.eeg_files import (
+    NAMES,
+    SFREQ,
+    brainvision_files,
+    edf_bytes,
+    eeglab_files,
+    fif_bytes,
+    gdf_bytes,
+)
+from tests.io.eeg_files import raw_array as _raw
+from tests.io.eeg_files import signal as _signal
 
 
 def _shared_uploads(folder: Path, *names: str) -> list[UploadedBytes]:
@@ -543,3 +392,76 @@ def test_fuzz_brainvision_header_lines(line: str, replacement: str) -> None:
     header, marker, data = brainvision_files(_signal())
     text = header.data.decode("utf-8").replace(line, replacement)
     _read_or_refuse([UploadedBytes("rec.vhdr", text.encode("utf-8", "surrogatepass")), marker, data])
+
+
+# --- found by the upload fuzzer (tests/fuzz) -----------------------------------------------------------------
+
+
+def _crashing_set() -> bytes:
+    """An EEGLAB .set whose first double element has a bad type code: SciPy's MAT reader segfaults on it."""
+    data = bytearray(eeglab_files(_signal(256), compress=False)[0].data)
+    data[data.index(b"\x09\x00\x00\x00\x08\x00\x00\x00")] = 0x2D
+    return bytes(data)
+
+
+def test_eeglab_set_that_crashes_scipy_is_refused_in_isolation() -> None:
+    data = _crashing_set()
+    probe = "import io, sys; from scipy.io import loadmat; loadmat(io.BytesIO(sys.stdin.buffer.read()))"
+    crashed = subprocess.run([sys.executable, "-c", probe], input=data, capture_output=True, check=False).returncode < 0
+    with pytest.raises(EEGFormatError, match=r"'crash\.set' is not a readable EEGLAB \.set file") as info:
+        read_eeg([UploadedBytes("crash.set", data)])
+    if crashed:  # the SciPy bug is still there: the message says the reader crashed
+        assert "crashed with signal" in str(info.value)
+    assert group_recordings([UploadedBytes("crash.set", data)]) == [[UploadedBytes("crash.set", data)]]
+
+
+def test_eeglab_files_are_parsed_outside_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scipy.io
+
+    files = eeglab_files(_signal(300, seed=3), events=((50, "left"), (150, "right"), (250, "left")))
+    with tempfile.TemporaryDirectory() as tmp:
+        for upload in files:
+            (Path(tmp) / upload.name).write_bytes(upload.data)
+        reference = mne.io.read_raw_eeglab(Path(tmp) / files[0].name, preload=True, verbose="error")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a MAT file was parsed in the server process")
+
+    monkeypatch.setattr(scipy.io, "loadmat", refuse)
+    monkeypatch.setattr(scipy.io.matlab, "loadmat", refuse)
+    monkeypatch.setattr(mne.io, "read_raw_eeglab", refuse)
+    raw = read_eeg(files).raw
+    np.testing.assert_array_equal(raw.get_data(), reference.get_data())
+    assert list(raw.annotations.description) == ["left", "right", "left"]
+    np.testing.assert_allclose(raw.annotations.onset, reference.annotations.onset)
+    assert raw.ch_names == reference.ch_names and raw.info["sfreq"] == reference.info["sfreq"]
+
+
+def test_eeglab_data_file_name_is_looked_up_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib.io import eeg as eeg_module
+
+    files = eeglab_files(_signal(seed=7), stem="once")
+    calls = []
+    real = eeg_module.run_isolated
+
+    def counting(code, *args, **kwargs):
+        calls.append(code is eeg_module._SET_REFERENCE_READER)
+        return real(code, *args, **kwargs)
+
+    monkeypatch.setattr(eeg_module, "run_isolated", counting)
+    groups = group_recordings(files)
+    read_eeg(groups[0])
+    group_recordings(files)
+    assert calls.count(True) == 1 and calls.count(False) == 1
+
+
+def test_brainvision_header_with_a_long_blank_run_is_parsed_in_linear_time() -> None:
+    # 'DataFile=(.*?)[ \t]*\r?$' backtracked over every blank of a long run: O(n^2).
+    header, marker, data = brainvision_files(_signal(), stem="x")
+    padded = header.data.replace(b"DataFile=x.eeg", b"DataFile=x.eeg" + b" " * 200_000 + b"y")
+    start = time.perf_counter()
+    with pytest.raises(EEGFormatError, match="not a plain .eeg file name"):
+        read_eeg([UploadedBytes("x.vhdr", padded), marker, data])
+    assert time.perf_counter() - start < 5.0
+    blanks = header.data.replace(b"DataFile=x.eeg", b"DataFile= \t x.eeg \t\r")
+    assert read_eeg([UploadedBytes("x.vhdr", blanks), marker, data]).raw.info["nchan"] == 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,3 +148,24 @@ def test_implausible_amplitude_is_flagged():
     assert any("large for scalp EEG: check that the file is in V." in s for s in dataset.report)
     plausible = read_eeg_csv(_upload(_table(20)), sfreq=100, unit="uV")
     assert not any("scalp EEG" in s for s in plausible.report)
+
+
+# --- found by the upload fuzzer (tests/fuzz) -----------------------------------------------------------------
+
+
+def test_a_header_with_a_long_blank_run_is_matched_in_linear_time() -> None:
+    # The time-column pattern had '[\s_]*[\[(]?\s*': a run of blanks could be split between both,
+    # so a header cell like 'time<100 000 blanks>x' took O(n^2) steps to fail.
+    name = "time" + " " * 100_000 + "x"
+    lines = [f"{name},Cz"] + [f"{i * 0.5:.1f},{i % 7 - 3:.1f}" for i in range(50)]
+    start = time.perf_counter()
+    ds = read_eeg_csv(UploadedBytes("blank.csv", "\n".join(lines).encode()), sfreq=100.0)
+    assert time.perf_counter() - start < 5.0
+    assert len(ds.raw.ch_names) == 2
+
+
+@pytest.mark.parametrize("name", ["t", "time", "Time (s)", "time_s", "TIME[ms]", "times_s", "time sec", "time( s )"])
+def test_time_column_names_are_still_recognised(name: str) -> None:
+    lines = [f"{name},Cz"] + [f"{i / 100:.2f},{i % 7 - 3:.1f}" for i in range(50)]
+    ds = read_eeg_csv(UploadedBytes("t.csv", "\n".join(lines).encode()), sfreq=100.0)
+    assert ds.raw.ch_names == ["Cz"]

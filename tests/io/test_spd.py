@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -286,3 +287,76 @@ def test_valid_zip_with_random_member_raises_spd_input_error() -> None:
         archive.writestr("covs.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': 1}    \n")
     with pytest.raises(SPDInputError):
         read_spd_stack(UploadedBytes("z.npz", buffer.getvalue()))
+
+
+# --- found by the upload fuzzer (tests/fuzz) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(0, 0, 0), (0, 3, 3), (3, 3, 0), (2, 0, 0), (0, 0), (0,)])
+def test_arrays_without_values_are_refused(shape: tuple[int, ...]) -> None:
+    # (0, 0, 0) used to reach a max() over an empty array: a ValueError, not a typed error.
+    with pytest.raises(SPDInputError):
+        read_spd_stack(UploadedBytes("empty.npy", npy_bytes(np.zeros(shape))))
+
+
+@pytest.mark.parametrize(
+    "matrices",
+    [np.full((3, 1, 1), 1e300), np.full((2, 2, 2), np.finfo(float).max) * np.eye(2), np.eye(3)[None] * 1e-300],
+)
+def test_magnitudes_that_overflow_the_geometry_are_refused(matrices: np.ndarray) -> None:
+    # 1e300 passed check_spd_stack, then the Bures-Wasserstein distance overflowed to inf (pyRiemann
+    # raised ValueError); the largest float made the symmetrisation itself overflow.
+    with pytest.raises(SPDInputError, match="rescale the matrices"):
+        read_spd_stack(UploadedBytes("huge.npy", npy_bytes(matrices)))
+
+
+def test_large_but_safe_magnitudes_are_read(covs: np.ndarray) -> None:
+    stack = read_spd_stack(UploadedBytes("big.npy", npy_bytes(covs * 1e40)))
+    np.testing.assert_allclose(stack.matrices, covs * 1e40)
+
+
+def _deflated_member_zip(declared_size: int, unpacked: bytes) -> bytes:
+    """A one-member zip whose member 'covs.npy' inflates to ``unpacked`` but declares ``declared_size``."""
+    import struct
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = packer.compress(unpacked) + packer.flush()
+    name = b"covs.npy"
+    crc = zlib.crc32(unpacked)
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(deflated), declared_size, len(name), 0)
+    central = struct.pack(
+        "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(deflated), declared_size, len(name),
+        0, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+    offset = len(local) + len(name) + len(deflated)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central) + len(name), offset, 0)
+    return local + name + deflated + central + name + end
+
+
+def test_npz_member_that_lies_about_its_size_inflates_no_more_than_it_declares() -> None:
+    # The member was read with read(512 MiB + 1): zipfile then inflated up to 512 MiB whatever the
+    # member declared, so a 60 kB upload cost 512 MiB of memory and seconds of CPU.
+    import tracemalloc
+
+    data = _deflated_member_zip(1024, bytes(64 * 2**20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(SPDInputError, match="not a readable .npz archive"):
+            read_spd_stack(UploadedBytes("bomb.npz", data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
+
+
+def test_corrupt_deflate_stream_raises_spd_input_error(covs: np.ndarray) -> None:
+    # zlib.error is not an OSError or ValueError: it escaped the reader.
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, covs=covs)
+    data = bytearray(buffer.getvalue())
+    start = 30 + len("covs.npy")
+    data[start + 20] ^= 0xFF
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive, pytest.raises(zlib.error):
+        archive.read("covs.npy")
+    with pytest.raises(SPDInputError, match="not a readable .npz archive"):
+        read_spd_stack(UploadedBytes("z.npz", bytes(data)))
