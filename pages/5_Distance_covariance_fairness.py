@@ -32,6 +32,7 @@ from lib.plots.fairness import (
 )
 
 MODELS = {"Linear (GLM)": (), "MLP (32 × 16)": (32, 16)}
+STATISTICS = {"U": "U-statistic (unbiased)", "V": "V-statistic"}
 
 st.title("Distance-covariance fairness")
 st.caption(
@@ -111,8 +112,10 @@ kinds = {}
 with st.expander("Types of the protected attributes and their encoding", expanded=False):
     st.caption(
         "Categorical: one-hot (levels √2 apart); binary: 0/1; continuous: min–max scaled to [0, 1], and cut into "
-        "quantile bins for the cell tables only. Continuous attributes use the O(b²) mini-batch penalty; "
-        "categorical ones the exact grouped penalty."
+        "quantile bins for the cell tables only. Categorical attributes use the exact grouped penalty, a single "
+        "continuous one (or each one under dCov) an exact penalty computed from the sorted attribute without any "
+        "distance matrix, and a continuous attribute mixed with others under CCdCov or JdCov the exact b × b "
+        "mini-batch penalty."
     )
     type_columns = st.columns(min(len(protected), 4))
     for i, name in enumerate(protected):
@@ -128,10 +131,13 @@ model_name = left.selectbox("Model", list(MODELS), key="fair-model")
 penalties = middle.multiselect("Penalties", list(PENALTIES), default=list(PENALTIES), format_func=PENALTIES.get,
                                key="fair-penalties")
 grid_text = right.text_input("λ grid", "0, 2, 10, 50", key="fair-grid")
-left, middle, right = st.columns(3)
+left, middle, right, last = st.columns(4)
 n_seeds = int(left.number_input("Seeds", 1, 10, 2, key="fair-seeds"))
 n_permutations = int(middle.number_input("Permutations per test", 0, 999, 99, step=50, key="fair-perms"))
 c = float(right.number_input("JdCov constant c", 0.1, 10.0, 1.0, 0.1, key="fair-c"))
+statistic = last.selectbox("Penalty statistic", list(STATISTICS), format_func=STATISTICS.get, key="fair-statistic",
+                           help="U: unbiased, may be negative (the authors' choice); V: the plug-in estimator, ≥ 0 "
+                                "for dCov and CCdCov.")
 with st.expander("Optimisation", expanded=False):
     left, middle, right = st.columns(3)
     epochs = int(left.number_input("Largest number of epochs", 5, 1000, 60, key="fair-epochs"))
@@ -167,7 +173,7 @@ if "jdcov" in penalties:
         st.warning(line)
 
 base = TrainSettings(hidden=MODELS[model_name], dropout=0.1 if MODELS[model_name] else 0.0, epochs=epochs,
-                     batch_size=batch, lr=lr, patience=patience, c=c)
+                     batch_size=batch, lr=lr, patience=patience, c=c, unbiased=statistic == "U")
 seeds = list(range(n_seeds))
 settings = {
     "page": "Distance-covariance fairness",

@@ -10,8 +10,9 @@ and ``t = Σ_k n_k ρ_k``::
 (V-statistic: ``/n``, ``t/n²`` and ``/n²``). Given the order of ŷ, ``P`` is linear in ŷ:
 ``P = Σ_i ŷ_(i) w_i`` with weights from per-cell running counts and reverse running sums of ``M`` over the
 sorted rows, so one sort and O(nK) work give the value, and the gradient is exact: the weights are
-constants for autograd, which sees one dot product. JdCov uses ``M = −W̃``, the U-centred cell matrix of
-``W = ∏_m (c − M^(m))``, plus a constant; ``dcov`` sums the matrices of the single attributes.
+constants for autograd, which sees one dot product. JdCov uses ``M = −W̃``, the U-centred (V: double-
+centred) cell matrix of ``W = ∏_m (c − M^(m))``, plus a constant; ``dcov`` sums the matrices of the single
+attributes. :func:`combine_cells` builds ``M`` for many sets of cell counts at once (one per mini-batch).
 """
 
 from __future__ import annotations
@@ -28,17 +29,106 @@ if TYPE_CHECKING:
     import torch
 
 
-def _cell_matrix(encoding: np.ndarray, counts: np.ndarray, unbiased: bool) -> np.ndarray:
-    """Centred distance matrix of one encoding, per pair of cells, shape (K, K)."""
+def cell_distances(encoding: np.ndarray) -> np.ndarray:
+    """Distances ``Δ_kl = ‖e_k − e_l‖`` between the encodings of the cells, shape (K, p) → (K, K)."""
     from scipy.spatial.distance import cdist
 
-    n = float(counts.sum())
-    delta = cdist(encoding, encoding)
-    rho = delta @ counts
-    total = float(counts @ rho)
+    return cdist(encoding, encoding)
+
+
+def centred_cells(delta: np.ndarray, counts: np.ndarray, unbiased: bool) -> np.ndarray:
+    """Centred distance matrix per pair of cells, for one or many sets of cell counts.
+
+    Parameters
+    ----------
+    delta : ndarray, shape (K, K)
+        Distances between the cell encodings (:func:`cell_distances`).
+    counts : ndarray, shape (..., K)
+        Rows per cell in each set.
+    unbiased : bool
+        U-centring (True) or double centring.
+
+    Returns
+    -------
+    ndarray, shape (..., K, K)
+        ``Δ_kl − (ρ_k + ρ_l)/(n−2) + t/((n−1)(n−2))`` (U) or ``Δ_kl − (ρ_k + ρ_l)/n + t/n²`` (V), with
+        ``ρ = Δ counts`` and ``t = counts · ρ``.
+    """
+    n = counts.sum(axis=-1)[..., None, None]
+    rho = counts @ delta
+    total = np.einsum("...k,...k->...", counts, rho)[..., None, None]
+    ends = rho[..., :, None] + rho[..., None, :]
     if unbiased:
-        return delta - (rho[:, None] + rho[None, :]) / (n - 2) + total / ((n - 1) * (n - 2))
-    return delta - (rho[:, None] + rho[None, :]) / n + total / n**2
+        return delta - ends / (n - 2) + total / ((n - 1) * (n - 2))
+    return delta - ends / n + total / n**2
+
+
+def combine_cells(
+    kind: str, deltas: Sequence[np.ndarray], counts: np.ndarray, *, c: float = 1.0, unbiased: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell matrices and constants of a penalty, for one or many sets of cell counts (vectorised).
+
+    Parameters
+    ----------
+    kind : {"dcov", "jdcov", "ccdcov"}
+        The penalty.
+    deltas : sequence of ndarray, each of shape (K, K)
+        Cell distances: one per attribute (``dcov``, ``jdcov``) or one of the concatenation (``ccdcov``).
+    counts : ndarray, shape (..., K)
+        Rows per cell in each set, float64.
+    c : float, default 1.0
+        JdCov constant.
+    unbiased : bool, default True
+        U- or V-statistic.
+
+    Returns
+    -------
+    M : ndarray, shape (..., K, K)
+        Weights of ``|ŷ_i − ŷ_j|`` by the cells of ``i`` and ``j`` (before normalisation).
+    constant : ndarray, shape (...)
+        Added to the normalised sum (non-zero for JdCov only).
+    """
+    n = counts.sum(axis=-1)
+    zero = np.zeros(n.shape)
+    if kind == "ccdcov":
+        return centred_cells(deltas[0], counts, unbiased), zero
+    if kind == "dcov":
+        return sum(centred_cells(delta, counts, unbiased) for delta in deltas), zero
+    weight = np.ones(counts.shape + counts.shape[-1:])
+    for delta in deltas:
+        weight = weight * (c - centred_cells(delta, counts, unbiased))
+    power = len(deltas) + 1
+    rows = np.einsum("...kl,...l->...k", weight, counts)
+    if unbiased:
+        rows = rows - np.diagonal(weight, axis1=-2, axis2=-1)
+        total = np.einsum("...k,...k->...", counts, rows)
+        centred = weight - (rows[..., :, None] + rows[..., None, :]) / (n - 2)[..., None, None]
+        centred = centred + (total / ((n - 1) * (n - 2)))[..., None, None]
+        return -centred, c * total / (n * (n - 3)) - c**power * (n - 1) / (n - 3)
+    total = np.einsum("...k,...k->...", counts, rows)
+    centred = weight - (rows[..., :, None] + rows[..., None, :]) / n[..., None, None] + (total / n**2)[..., None, None]
+    return -centred, c * total / n**2 - c**power
+
+
+def penalty_deltas(kind: str, cell_blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The cell distances a penalty needs: of the concatenation (``ccdcov``) or of each attribute.
+
+    Parameters
+    ----------
+    kind : {"dcov", "jdcov", "ccdcov"}
+        The penalty.
+    cell_blocks : sequence of ndarray, each of shape (K, p_m)
+        Encoding of each cell per attribute.
+
+    Returns
+    -------
+    list of ndarray, each of shape (K, K)
+    """
+    if kind not in PENALTIES:
+        raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")
+    if kind == "ccdcov":
+        return [cell_distances(np.concatenate(cell_blocks, axis=1))]
+    return [cell_distances(block) for block in cell_blocks]
 
 
 def cell_weights(
@@ -54,7 +144,7 @@ def cell_weights(
     Parameters
     ----------
     kind : {"dcov", "jdcov", "ccdcov"}
-        The penalty (JdCov only as a U-statistic).
+        The penalty.
     cell_blocks : sequence of ndarray, each of shape (K, p_m)
         Encoding of each cell, per protected attribute.
     counts : ndarray, shape (K,)
@@ -62,7 +152,7 @@ def cell_weights(
     c : float, default 1.0
         JdCov constant.
     unbiased : bool, default True
-        U- or V-statistic.
+        U- or V-statistic (JdCov: Chakraborty & Zhang's U- or V-statistic).
 
     Returns
     -------
@@ -74,25 +164,12 @@ def cell_weights(
     """
     counts = np.asarray(counts, dtype=np.float64)
     n = float(counts.sum())
-    if n < (4 if unbiased or kind == "jdcov" else 2):
-        raise ParameterError(f"The grouped penalty needs at least 4 rows, got {int(n)}.")
-    if kind == "ccdcov":
-        return _cell_matrix(np.concatenate(cell_blocks, axis=1), counts, unbiased), 0.0
-    if kind == "dcov":
-        return sum(_cell_matrix(block, counts, unbiased) for block in cell_blocks), 0.0
-    if kind == "jdcov":
-        if c <= 0:
-            raise ParameterError(f"The JdCov constant c must be positive, got {c}.")
-        weight = np.ones((counts.size, counts.size))
-        for block in cell_blocks:
-            weight = weight * (c - _cell_matrix(block, counts, True))
-        rows = weight @ counts - np.diag(weight)
-        total = float(counts @ rows)
-        centred = weight - (rows[:, None] + rows[None, :]) / (n - 2) + total / ((n - 1) * (n - 2))
-        power = len(cell_blocks) + 1
-        constant = c * total / (n * (n - 3)) - c**power * (n - 1) / (n - 3)
-        return -centred, constant
-    raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")
+    if n < (4 if unbiased else 2):
+        raise ParameterError(f"The grouped penalty needs at least {4 if unbiased else 2} rows, got {int(n)}.")
+    if kind == "jdcov" and c <= 0:
+        raise ParameterError(f"The JdCov constant c must be positive, got {c}.")
+    matrix, constant = combine_cells(kind, penalty_deltas(kind, cell_blocks), counts, c=c, unbiased=unbiased)
+    return matrix, float(constant)
 
 
 def sorted_weights(sorted_cells: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -160,7 +237,7 @@ def grouped_penalty(
     order = np.argsort(predictions.detach().cpu().numpy(), kind="stable")
     weights = np.empty(n)
     weights[order] = sorted_weights(codes[order], matrix)
-    scale = n * (n - 3) if (unbiased or kind == "jdcov") else n * n
+    scale = n * (n - 3) if unbiased else n * n
     weights_t = torch.from_numpy(weights).to(dtype=predictions.dtype, device=predictions.device)
     return (predictions * weights_t).sum() / scale + constant
 
@@ -204,6 +281,6 @@ def grouped_distance_variance(cells: np.ndarray, cell_blocks: Sequence[np.ndarra
         ``Σ_gh n_g n_h B_gh² / n²`` with the double-centred cell matrix ``B``.
     """
     counts = np.bincount(np.asarray(cells), minlength=cell_blocks[0].shape[0]).astype(np.float64)
-    matrix = _cell_matrix(np.concatenate(cell_blocks, axis=1), counts, False)
+    matrix = centred_cells(cell_distances(np.concatenate(cell_blocks, axis=1)), counts, False)
     n = counts.sum()
     return float(counts @ (matrix**2) @ counts) / n**2

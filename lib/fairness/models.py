@@ -4,15 +4,19 @@ Models: logistic regression (binary), linear regression (continuous), Poisson re
 offset (counts, ``μ_i = exposure_i · exp(f(x_i))``), each either linear or a small MLP (ReLU, dropout).
 The penalty acts on the probability (binary), on the prediction of the standardised target (continuous,
 so that λ does not depend on the target's unit) or on the exposure-scaled expected count (counts, as the
-authors). It is the exact grouped penalty (:mod:`lib.fairness.grouped`) when every protected attribute
-is categorical, and the O(b²) mini-batch penalty (:mod:`lib.fairness.torch_penalties`) otherwise.
+authors). It is the exact grouped penalty (O(b log b + bK) per batch) when every protected attribute is
+categorical, and the exact O(b²) mini-batch penalty otherwise; both come from a
+:class:`lib.fairness.batch_penalty.PenaltyPlan` built once per fit, whose per-batch constants are
+prepared for a whole epoch at once, so a step only evaluates the prediction-dependent weights. The
+epoch without penalty runs the same loop (same batches, same loader) minus the penalty.
 Adam replaces the authors' AdaHessian. Early stopping watches the validation objective (task loss +
-λ · penalty on the whole validation part; with a continuous attribute, whose penalty is O(n²), on a seeded
-subsample of 1000 validation rows) with a patience, and restores the best weights.
+λ · penalty on the whole validation part; with a continuous attribute, whose penalty may be O(n²), on a
+seeded subsample of 1000 validation rows, its constant prepared once per fit) with a patience, and restores the best weights.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lib.errors import ParameterError
+from lib.fairness.batch_penalty import BatchConstant, PenaltyPlan
 from lib.fairness.data import FairnessData
 from lib.fairness.torch_penalties import PENALTIES
 
@@ -41,6 +46,8 @@ class TrainSettings:
         Its weight λ ≥ 0.
     c : float
         JdCov constant.
+    unbiased : bool
+        U-statistic (True) or V-statistic penalty.
     hidden : tuple of int
         Hidden layer widths; ``()`` is the generalised linear model.
     dropout : float
@@ -62,6 +69,7 @@ class TrainSettings:
     penalty: str = "none"
     lam: float = 0.0
     c: float = 1.0
+    unbiased: bool = True
     hidden: tuple[int, ...] = ()
     dropout: float = 0.0
     epochs: int = 200
@@ -189,20 +197,6 @@ def _loss(task: str, raw: torch.Tensor, y: torch.Tensor, exposure: torch.Tensor)
     return torch.nn.functional.mse_loss(raw, y)
 
 
-def _penalty(settings: TrainSettings, out: torch.Tensor, rows: np.ndarray, data: FairnessData) -> torch.Tensor:
-    """The penalty on some rows: exact grouped for categorical cells, O(b²) otherwise."""
-    import torch
-
-    from lib.fairness.grouped import grouped_penalty
-    from lib.fairness.torch_penalties import penalty
-
-    protected = data.protected
-    if protected.exact_cells:
-        return grouped_penalty(out, protected.cells[rows], protected.cell_blocks, settings.penalty, c=settings.c)
-    blocks = [torch.as_tensor(block[rows]) for block in protected.blocks]
-    return penalty(settings.penalty, out, blocks, c=settings.c)
-
-
 def _initial_bias(network: torch.nn.Module, task: str, y: np.ndarray, exposure: np.ndarray) -> None:
     """Start the output bias at the base rate (logit, mean or log claim frequency)."""
     import torch
@@ -260,6 +254,10 @@ def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
     if not data.protected.exact_cells and held_out.size > _VALIDATION_ROWS:
         check = np.sort(np.random.default_rng(settings.seed).choice(held_out, _VALIDATION_ROWS, replace=False))
     model = TrainedModel(settings, data.task, network, mean, scale)
+    plan = None
+    if settings.lam > 0:
+        plan = PenaltyPlan(settings.penalty, data.protected, c=settings.c, unbiased=settings.unbiased)
+    check_constant = plan.constant(check) if plan is not None else None
     best, best_state, waited = np.inf, None, 0
     for epoch in range(1, settings.epochs + 1):
         network.train()
@@ -268,18 +266,19 @@ def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
         if len(batches) > 1 and batches[-1].size < 4:
             batches[-2] = np.concatenate(batches[-2:])
             batches.pop()
+        constants = plan.constants(batches) if plan is not None else itertools.repeat(None)
         total = 0.0
-        for rows in batches:
+        for rows, constant in zip(batches, constants):
             raw = network(X[rows])[:, 0]
             objective = _loss(data.task, raw, y[rows], exposure[rows])
-            if settings.lam > 0:
+            if constant is not None:
                 out = _output(data.task, raw, exposure[rows])
-                objective = objective + settings.lam * _penalty(settings, out, rows, data)
+                objective = objective + plan.value(out, constant, settings.lam)
             optimiser.zero_grad()
             objective.backward()
             optimiser.step()
             total += float(objective.detach()) * rows.size
-        score = _validation_objective(network, settings, data, check, X, y, exposure)
+        score = _validation_objective(network, settings, data, check, plan, check_constant, X, y, exposure)
         model.history.append((total / train.size, score))
         if score < best - 1e-9:
             best, waited, model.best_epoch = score, 0, epoch
@@ -300,17 +299,19 @@ def _validation_objective(
     settings: TrainSettings,
     data: FairnessData,
     rows: np.ndarray,
+    plan: PenaltyPlan | None,
+    constant: BatchConstant | None,
     X: torch.Tensor,
     y: torch.Tensor,
     exposure: torch.Tensor,
 ) -> float:
-    """Task loss + λ · penalty on the validation rows, without gradient."""
+    """Task loss + λ · penalty on the validation rows (constant prepared once per fit), without gradient."""
     import torch
 
     network.eval()
     with torch.no_grad():
         raw = network(X[rows])[:, 0]
         value = _loss(data.task, raw, y[rows], exposure[rows])
-        if settings.lam > 0:
-            value = value + settings.lam * _penalty(settings, _output(data.task, raw, exposure[rows]), rows, data)
+        if plan is not None and constant is not None:
+            value = value + plan.value(_output(data.task, raw, exposure[rows]), constant, settings.lam)
     return float(value)

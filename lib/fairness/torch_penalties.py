@@ -1,6 +1,6 @@
 """Differentiable mini-batch penalties in torch: dCov, JdCov and CCdCov between predictions and protected attributes.
 
-All are U-statistics by default (unbiased, may be negative; the V-statistic is available for dCov and
+All are U-statistics by default (unbiased, may be negative); each also has its V-statistic (≥ 0 for dCov and
 CCdCov). Distances of the predictions use ``|ŷ_i − ŷ_j|`` in 1-D and ``torch.cdist`` (exact mode, not the matrix-product shortcut) otherwise — never
 ``sqrt`` of squared distances, whose gradient is NaN at zero distance. By the projection identity
 ``Σ Ã_kl B̃_kl = Σ a_kl B̃_kl`` only the raw distance matrix of ŷ carries a gradient; the centred matrices of
@@ -10,6 +10,8 @@ the protected attributes are built without it. Cost O(b²) per batch of b rows.
 - ``ccdcov``: ``dCov²(ŷ, [Z_1, …, Z_d])``, zero iff ŷ is independent of the attributes jointly;
 - ``jdcov``: ``JdCov²(ŷ, Z_1, …, Z_d; c)`` (Chakraborty & Zhang 2019), zero iff all are mutually
   independent, hence positive when the attributes depend on each other even if ŷ does not.
+
+:mod:`lib.fairness.batch_penalty` computes the same values faster inside training loops.
 """
 
 from __future__ import annotations
@@ -75,18 +77,19 @@ def constant_distances(values: torch.Tensor) -> torch.Tensor:
 
 
 def u_centre(matrix: torch.Tensor) -> torch.Tensor:
-    """U-centring of a distance matrix (zero diagonal), shape (n, n) → (n, n); needs n ≥ 4."""
-    n = matrix.shape[0]
-    rows = matrix.sum(dim=1)
-    total = rows.sum()
-    centred = matrix - rows[:, None] / (n - 2) - rows[None, :] / (n - 2) + total / ((n - 1) * (n - 2))
-    return centred.fill_diagonal_(0.0)
+    """U-centring of symmetric matrices with zero diagonal, shape (..., n, n) → (..., n, n); needs n ≥ 4."""
+    n = matrix.shape[-1]
+    rows = matrix.sum(dim=-1)
+    total = rows.sum(dim=-1)[..., None, None]
+    centred = matrix - rows[..., :, None] / (n - 2) - rows[..., None, :] / (n - 2) + total / ((n - 1) * (n - 2))
+    centred.diagonal(dim1=-2, dim2=-1).zero_()
+    return centred
 
 
 def v_centre(matrix: torch.Tensor) -> torch.Tensor:
-    """Double centring of a distance matrix, shape (n, n) → (n, n)."""
-    rows = matrix.mean(dim=1)
-    return matrix - rows[:, None] - rows[None, :] + rows.mean()
+    """Double centring of symmetric matrices, shape (..., n, n) → (..., n, n)."""
+    rows = matrix.mean(dim=-1)
+    return matrix - rows[..., :, None] - rows[..., None, :] + rows.mean(dim=-1)[..., None, None]
 
 
 def _check(predictions: torch.Tensor, blocks: Sequence[torch.Tensor], unbiased: bool) -> int:
@@ -151,12 +154,17 @@ def ccdcov_sq(predictions: torch.Tensor, blocks: Sequence[torch.Tensor], *, unbi
     return dcov_sq(predictions, torch.cat(list(blocks), dim=1), unbiased=unbiased)
 
 
-def jdcov_sq(predictions: torch.Tensor, blocks: Sequence[torch.Tensor], *, c: float = 1.0) -> torch.Tensor:
-    """JdCov²(ŷ, Z_1, …, Z_d; c), the U-statistic of Chakraborty & Zhang (2019).
+def jdcov_sq(
+    predictions: torch.Tensor, blocks: Sequence[torch.Tensor], *, c: float = 1.0, unbiased: bool = True
+) -> torch.Tensor:
+    """JdCov²(ŷ, Z_1, …, Z_d; c), the U- or V-statistic of Chakraborty & Zhang (2019).
 
-    ``Σ_{k≠l} ∏_i (Ũ_i(k, l) + c) / (n(n−3)) − c^D (n−1)/(n−3)`` over the ``D = d + 1`` variables, with
-    ``Ũ_i = −`` the U-centred distance matrix of variable ``i``. With ``D = 2`` it equals the U-statistic
-    dCov²; in general it is ``c^{D−2} Σ_pairs dCov²_U`` plus the higher-order terms.
+    U-statistic: ``Σ_{k≠l} ∏_i (Ũ_i(k, l) + c) / (n(n−3)) − c^D (n−1)/(n−3)`` over the ``D = d + 1``
+    variables, with ``Ũ_i = −`` the U-centred distance matrix of variable ``i``; with ``D = 2`` it equals
+    the U-statistic dCov², in general ``c^{D−2} Σ_pairs dCov²_U`` plus the higher-order terms.
+    V-statistic: ``Σ_{k,l} ∏_i (Û_i(k, l) + c) / n² − c^D`` with ``Û_i = −`` the double-centred distance
+    matrix; it equals ``c^{D−2} Σ_pairs dCov²_n + c^{D−3} Σ_triples (1/n²) Σ_kl Û_i Û_j Û_m + …`` (the
+    ``c^{D−1}`` term vanishes as double-centred matrices sum to 0), with ``D = 2`` the V-statistic dCov².
 
     Parameters
     ----------
@@ -166,6 +174,8 @@ def jdcov_sq(predictions: torch.Tensor, blocks: Sequence[torch.Tensor], *, c: fl
         Encoded protected attributes.
     c : float, default 1.0
         The JdCov constant (> 0), weighting lower-order against higher-order dependence.
+    unbiased : bool, default True
+        U-statistic (True) or V-statistic.
 
     Returns
     -------
@@ -175,14 +185,17 @@ def jdcov_sq(predictions: torch.Tensor, blocks: Sequence[torch.Tensor], *, c: fl
 
     if c <= 0:
         raise ParameterError(f"The JdCov constant c must be positive, got {c}.")
-    n = _check(predictions, blocks, True)
-    off = 1.0 - torch.eye(n, dtype=predictions.dtype, device=predictions.device)
-    with torch.no_grad():
-        weight = off.clone()
-        for block in blocks:
-            weight = weight * (c - u_centre(constant_distances(block.to(predictions.dtype))))
-    own = (c - u_centre(distances(predictions))) * off
+    n = _check(predictions, blocks, unbiased)
+    centre = u_centre if unbiased else v_centre
     power = len(blocks) + 1
+    with torch.no_grad():
+        weight = torch.ones((n, n), dtype=predictions.dtype, device=predictions.device)
+        for block in blocks:
+            weight = weight * (c - centre(constant_distances(block.to(predictions.dtype))))
+    own = c - centre(distances(predictions))
+    if not unbiased:
+        return (own * weight).sum() / (n * n) - c**power
+    weight.diagonal().zero_()
     return (own * weight).sum() / (n * (n - 3)) - c**power * (n - 1) / (n - 3)
 
 
@@ -202,7 +215,7 @@ def penalty(
     c : float, default 1.0
         JdCov constant.
     unbiased : bool, default True
-        U- or V-statistic (JdCov is always a U-statistic).
+        U- or V-statistic.
 
     Returns
     -------
@@ -214,5 +227,5 @@ def penalty(
     if kind == "ccdcov":
         return ccdcov_sq(predictions, blocks, unbiased=unbiased)
     if kind == "jdcov":
-        return jdcov_sq(predictions, blocks, c=c)
+        return jdcov_sq(predictions, blocks, c=c, unbiased=unbiased)
     raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")

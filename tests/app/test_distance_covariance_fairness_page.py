@@ -113,3 +113,14 @@ def test_recid_features_leave_out_what_restates_the_target() -> None:
     features = set(widget(at.multiselect, "Features").value)
     assert not features & {"cens", "durat", "ldurat", "recidivist"}
     assert {"priors", "tserved"} <= features
+
+
+def test_v_statistic_penalties_with_a_continuous_attribute() -> None:
+    at = _upload(_people())
+    widget(at.multiselect, "Protected").set_value(["age"])
+    at = at.run()
+    widget(at.selectbox, "Penalty statistic").set_value("V")
+    at = at.run()
+    assert_clean(at)
+    table = at.dataframe[1].value
+    assert set(table["lambda"]) == {0.0, 10.0} and (table["jsd"] >= 0).all()

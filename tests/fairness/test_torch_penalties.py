@@ -62,6 +62,45 @@ def test_jdcov_expansion_with_three_variables(dcor) -> None:
         assert float(jdcov_sq(y, [a, b], c=c)) == pytest.approx(c * pairs + third, rel=1e-9)
 
 
+def _double_centred(sample: np.ndarray) -> np.ndarray:
+    """Double-centred distance matrix in numpy (independent of the torch code)."""
+    from scipy.spatial.distance import cdist
+
+    points = sample.reshape(len(sample), -1)
+    a = cdist(points, points)
+    return a - a.mean(axis=0, keepdims=True) - a.mean(axis=1, keepdims=True) + a.mean()
+
+
+def test_jdcov_v_statistic_of_two_variables_is_the_v_statistic_dcov(dcor) -> None:
+    y, blocks = _batch()
+    for c in (0.5, 1.0, 2.0):
+        assert float(jdcov_sq(y, blocks[1:2], c=c, unbiased=False)) == pytest.approx(
+            dcor.distance_covariance_sqr(y.numpy(), blocks[1].numpy()), rel=1e-10
+        )
+
+
+def test_jdcov_v_statistic_matches_its_definition_and_expansion(dcor) -> None:
+    y, blocks = _batch(n=50, seed=3)
+    variables = [y.numpy(), blocks[0].numpy(), blocks[1].numpy(), blocks[2].numpy()]
+    n = 50
+    centred = [-_double_centred(v) for v in variables]
+    pairs = sum(
+        dcor.distance_covariance_sqr(variables[i], variables[j]) for i in range(4) for j in range(i + 1, 4)
+    )
+    triples = sum(
+        (centred[i] * centred[j] * centred[k]).sum() / n**2
+        for i in range(4)
+        for j in range(i + 1, 4)
+        for k in range(j + 1, 4)
+    )
+    fourth = np.prod(centred, axis=0).sum() / n**2
+    for c in (0.5, 1.0, 2.0):
+        definition = np.prod([u + c for u in centred], axis=0).sum() / n**2 - c**4
+        value = float(jdcov_sq(y, blocks, c=c, unbiased=False))
+        assert value == pytest.approx(definition, rel=1e-10)
+        assert value == pytest.approx(c**2 * pairs + c * triples + fourth, rel=1e-9)
+
+
 def test_jdcov_is_positive_for_dependent_attributes_even_when_predictions_are_independent() -> None:
     rng = np.random.default_rng(4)
     n = 600

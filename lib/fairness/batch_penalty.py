@@ -1,0 +1,400 @@
+"""Penalties inside a training loop: everything that does not depend on the predictions is prepared once.
+
+Every penalty of :mod:`lib.fairness.torch_penalties` (dCov, CCdCov, JdCov; U or V) on a set of rows is
+``P = Σ_ij |ŷ_i − ŷ_j| C_ij / s + κ`` with a constant symmetric matrix ``C`` built from the protected
+attributes only (projection identity), a scale ``s`` (``n(n−3)`` or ``n²``) and a constant ``κ`` (JdCov).
+Given the order of ŷ, ``P = Σ_i ŷ_i w_i + κ`` with ``w_i = (2/s) Σ_j sign(ŷ_i − ŷ_j) C_ij``: the weights
+are computed without gradient, so autograd sees one dot product and the gradient is exact.
+
+:class:`PenaltyPlan` is built once per fit and splits the penalty into exact terms (``C`` is a sum):
+
+- **grouped** (categorical / intersectional attributes): ``C_ij = M_{g_i g_j}`` with a K × K cell matrix
+  per batch (:func:`lib.fairness.grouped.combine_cells`, for a whole chunk of batches at once); a step
+  sorts the b predictions and takes one running sum of ``M[g]``: O(b log b + bK);
+- **sorted** (one continuous attribute ``z``, 1-D): ``C_ij = |z_i − z_j| + u_i + u_j + τ`` (``u`` from the
+  row sums of ``|z_i − z_j|``, O(b log b) after sorting the batch by ``z`` once per epoch). In ``z`` order
+  ``|z_i − z_j| = sign(i − j)(z_i − z_j)``, so ``Σ_j sign(ŷ_i − ŷ_j)|z_i − z_j| = z_i (σ 1)_i − (σ z)_i``
+  with ``σ = sign(ŷ_i − ŷ_j) ⊙ sign(i − j)`` (symmetric, so ``σ [1, z] = ([1, z]ᵀ σ)ᵀ``, the fast
+  product): no distance matrix of ``z`` is ever built, a step costs three b × b element-wise passes
+  and two (2 × b)(b × b) products;
+- **dense** (several attributes of which one is continuous, for CCdCov and JdCov): ``C`` from the b × b
+  distance matrix of the batch, built when the batch is drawn from the level codes (one-hot levels are
+  √2 apart) and the encoded columns; a step costs four b × b passes.
+
+dCov (a sum over attributes) uses one grouped term for its categorical attributes and one sorted term
+per continuous one; CCdCov and JdCov use one term (JdCov of a single attribute is its dCov). Values equal
+:func:`lib.fairness.torch_penalties.penalty` (tested against it and dcor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lib.errors import ParameterError
+from lib.fairness.encoding import ProtectedEncoding
+from lib.fairness.grouped import combine_cells, penalty_deltas
+from lib.fairness.torch_penalties import PENALTIES
+
+if TYPE_CHECKING:
+    import torch
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Term:
+    """One exact term of a batch penalty.
+
+    Parameters
+    ----------
+    method : {"grouped", "sorted", "dense"}
+        How its weights are computed.
+    matrix : ndarray or Tensor or None
+        Grouped: the cell matrix ``4M/s``, ndarray of shape (K, K). Dense: the raw matrix ``D``, Tensor of
+        shape (b, b), with ``C_ij = D_ij + u_i + u_j + τ`` off the diagonal (the diagonal of ``C`` never
+        matters). Sorted: None.
+    index : ndarray of int64 or None, shape (b,)
+        Grouped: the cell of each row. Sorted: the batch positions in increasing order of ``z``.
+    vector : ndarray
+        Grouped: the part of each row's weight that does not depend on the order of ŷ, shape (b,).
+        Dense: rows ``u`` and ones, shape (2, b). Sorted: rows ``1, u`` in ``z`` order, shape (2, b).
+    values : ndarray or None, shape (2, b)
+        Sorted: rows ``1, z`` in ``z`` order.
+    level : float
+        ``τ`` (dense, sorted).
+    factor : float
+        ``2/s`` (dense, sorted).
+    """
+
+    method: str
+    matrix: np.ndarray | torch.Tensor | None
+    index: np.ndarray | None
+    vector: np.ndarray
+    values: np.ndarray | None
+    level: float
+    factor: float
+
+
+@dataclass(frozen=True)
+class BatchConstant:
+    """What a penalty needs from the protected attributes of one batch: its terms and ``κ``."""
+
+    terms: tuple[Term, ...]
+    offset: float
+
+
+def _signs_of(values: np.ndarray) -> torch.Tensor:
+    """``sign(v_i − v_j)``, shape (b,) → (b, b), float64 (torch is the faster at this element-wise pass)."""
+    import torch
+
+    tensor = torch.from_numpy(values)
+    return (tensor[:, None] - tensor[None, :]).sign_()
+
+
+def _term_weights(values: np.ndarray, term: Term, positions: torch.Tensor | None) -> np.ndarray:
+    """``w`` of one term, shape (b,), for predictions ``values`` (shape (b,)); ``positions`` = sign(i − j)."""
+    if term.method == "grouped":
+        order = np.argsort(values)
+        ordered = term.index[order]
+        running = np.cumsum(term.matrix[ordered], axis=0)
+        weights = np.empty_like(values)
+        weights[order] = np.take_along_axis(running, ordered[:, None], axis=1)[:, 0]
+        weights += term.vector
+        return weights
+    if term.method == "dense":
+        pairs = _signs_of(values)
+        sums = term.vector @ pairs.numpy()
+        weights = pairs.mul_(term.matrix).sum(dim=1).numpy()
+        weights -= (term.vector[0] + term.level) * sums[1] + sums[0]
+        weights *= term.factor
+        return weights
+    pairs = _signs_of(values[term.index])
+    plain = term.vector @ pairs.numpy()
+    crossed = term.values @ pairs.mul_(positions).numpy()
+    inner = term.values[1] * crossed[0] - crossed[1]
+    inner -= (term.vector[1] + term.level) * plain[0] + plain[1]
+    weights = np.empty_like(values)
+    weights[term.index] = inner * term.factor
+    return weights
+
+
+def _term_value(values: np.ndarray, term: Term, unbiased: bool) -> float:
+    """The value of one term without gradient: O(b log b) for sorted terms, three passes for dense ones."""
+    import torch
+
+    from lib.fairness.distance_covariance import distance_covariance_sq
+
+    if term.method == "grouped":
+        return float(values @ _term_weights(values, term, None))
+    if term.method == "sorted":
+        return distance_covariance_sq(values[term.index], term.values[1], unbiased=unbiased)
+    tensor = torch.from_numpy(values)
+    gaps = (tensor[:, None] - tensor[None, :]).abs_()
+    sums = term.vector @ gaps.numpy()
+    total = float(torch.dot(gaps.view(-1), term.matrix.reshape(-1))) + 2.0 * float(sums[0].sum())
+    return (total + term.level * float(sums[1].sum())) * (term.factor / 2.0)
+
+
+class PenaltyPlan:
+    """The protected attributes of a fit, prepared for fast per-batch penalties.
+
+    Parameters
+    ----------
+    kind : {"dcov", "jdcov", "ccdcov"}
+        The penalty.
+    protected : ProtectedEncoding
+        Encoded attributes of all rows (rows are indexed globally).
+    c : float, default 1.0
+        JdCov constant (> 0).
+    unbiased : bool, default True
+        U- or V-statistic.
+    """
+
+    def __init__(self, kind: str, protected: ProtectedEncoding, *, c: float = 1.0, unbiased: bool = True) -> None:
+        import torch
+
+        if kind not in PENALTIES:
+            raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")
+        if kind == "jdcov" and c <= 0:
+            raise ParameterError(f"The JdCov constant c must be positive, got {c}.")
+        self.kind, self.c, self.unbiased = kind, float(c), unbiased
+        self._cells = protected.cells
+        self._n_cells = protected.cell_blocks[0].shape[0]
+        self._positions: dict[int, torch.Tensor] = {}
+        continuous = [a.kind == "continuous" for a in protected.attributes]
+        categorical = [block for block, cont in zip(protected.cell_blocks, continuous) if not cont]
+        self._deltas: list[np.ndarray] = []
+        self._sorted: list[np.ndarray] = []
+        self._dense: list[tuple[torch.Tensor, bool]] = []
+        if not any(continuous):
+            self._deltas = penalty_deltas(kind, protected.cell_blocks)
+        elif kind == "dcov" or len(protected.blocks) == 1:
+            self._deltas = penalty_deltas("dcov", categorical) if categorical else []
+            self._sorted = [block[:, 0] for block, cont in zip(protected.blocks, continuous) if cont]
+        else:
+            self._dense = [
+                (torch.from_numpy(np.ascontiguousarray(codes)), True)
+                if attribute.kind == "categorical"
+                else (torch.from_numpy(np.ascontiguousarray(block[:, 0])), False)
+                for attribute, block, codes in zip(protected.attributes, protected.blocks, protected.codes.T)
+            ]
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods of the terms, e.g. ``("grouped", "sorted")``."""
+        return (("grouped",) if self._deltas else ()) + ("sorted",) * len(self._sorted) + (
+            ("dense",) if self._dense else ()
+        )
+
+    def constant(self, rows: np.ndarray) -> BatchConstant:
+        """The constant of one set of rows (e.g. the validation rows, once per fit).
+
+        Parameters
+        ----------
+        rows : ndarray of int, shape (b,)
+            Row indices, b ≥ 4 (U) or ≥ 2 (V).
+
+        Returns
+        -------
+        BatchConstant
+        """
+        return next(self.constants([np.asarray(rows)]))
+
+    def constants(self, batches: Sequence[np.ndarray]) -> Iterator[BatchConstant]:
+        """The constants of many batches; grouped and sorted terms are built a chunk of batches at a time.
+
+        Parameters
+        ----------
+        batches : sequence of ndarray of int
+            Row indices of each batch.
+
+        Yields
+        ------
+        BatchConstant
+            One per batch, in order.
+        """
+        smallest = 4 if self.unbiased else 2
+        if any(rows.size < smallest for rows in batches):
+            raise ParameterError(f"A batch is too small for the penalty; use at least {smallest} rows.")
+        start = 0
+        while start < len(batches):
+            size = batches[start].size
+            limit = max(1, _CHUNK // (size * max(self._n_cells, 2))) if not self._dense else 1
+            stop = start + 1
+            while stop < len(batches) and stop - start < limit and batches[stop].size == size:
+                stop += 1
+            rows = np.stack(batches[start:stop])
+            parts: list[list[Term]] = [[] for _ in range(stop - start)]
+            offsets = np.zeros(stop - start)
+            if self._deltas:
+                terms, grouped_offsets = self._grouped(rows)
+                for part, term in zip(parts, terms):
+                    part.append(term)
+                offsets += grouped_offsets
+            for values in self._sorted:
+                for part, term in zip(parts, self._sorted_terms(values, rows)):
+                    part.append(term)
+            if self._dense:
+                term, offset = self._dense_term(rows[0])
+                parts[0].append(term)
+                offsets[0] += offset
+            yield from (BatchConstant(tuple(part), float(offset)) for part, offset in zip(parts, offsets))
+            start = stop
+
+    def value(self, predictions: torch.Tensor, constant: BatchConstant, weight: float = 1.0) -> torch.Tensor:
+        """The penalty of one batch times ``weight`` (λ), differentiable in the predictions.
+
+        Parameters
+        ----------
+        predictions : Tensor, shape (b,)
+            Model outputs of the batch rows, in the order the constant was built for.
+        constant : BatchConstant
+            From :meth:`constants` or :meth:`constant`.
+        weight : float, default 1.0
+            Factor applied to the penalty (folded into the weights, so autograd sees one dot product).
+
+        Returns
+        -------
+        Tensor, shape ()
+            ``weight · P``; its gradient is ``weight`` times the sum of the terms' weights (ties get a valid
+            subgradient). Without gradient, sorted terms use the exact O(b log b) dCov and dense ones
+            ``Σ |ŷ_i − ŷ_j| C_ij / s``.
+        """
+        import torch
+
+        values = predictions.detach().cpu().numpy()
+        if values.dtype != np.float64:
+            values = values.astype(np.float64)
+        if not (torch.is_grad_enabled() and predictions.requires_grad):
+            total = sum(_term_value(values, term, self.unbiased) for term in constant.terms)
+            return torch.tensor(weight * (total + constant.offset), dtype=predictions.dtype, device=predictions.device)
+        positions = self._positions.get(values.size)
+        weights = _term_weights(values, constant.terms[0], positions)
+        for term in constant.terms[1:]:
+            weights += _term_weights(values, term, positions)
+        if weight != 1.0:
+            weights *= weight
+        weights_t = torch.from_numpy(weights)
+        if predictions.dtype != torch.float64 or predictions.device.type != "cpu":
+            weights_t = weights_t.to(dtype=predictions.dtype, device=predictions.device)
+        result = torch.dot(predictions, weights_t)
+        return result + weight * constant.offset if constant.offset else result
+
+    def _scale(self, b: int) -> float:
+        """``s``: ``b(b−3)`` for U-statistics, ``b²`` for V."""
+        return float(b * (b - 3) if self.unbiased else b * b)
+
+    def _grouped(self, rows: np.ndarray) -> tuple[list[Term], np.ndarray]:
+        """Grouped terms of batches, shape (m, b) rows → m terms and their constants ``κ``."""
+        m, b = rows.shape
+        cells = self._cells[rows]
+        flat = (cells + self._n_cells * np.arange(m)[:, None]).ravel()
+        counts = np.bincount(flat, minlength=m * self._n_cells).reshape(m, self._n_cells).astype(np.float64)
+        kind = self.kind if not self._sorted else "dcov"
+        matrices, offsets = combine_cells(kind, self._deltas, counts, c=self.c, unbiased=self.unbiased)
+        matrices = matrices * (2.0 / self._scale(b))
+        totals = np.einsum("mkl,ml->mk", matrices, counts)
+        per_cell = -totals - np.diagonal(matrices, axis1=1, axis2=2)
+        shifts = np.take_along_axis(per_cell, cells, axis=1)
+        matrices *= 2.0
+        terms = [Term("grouped", matrices[i], cells[i], shifts[i], None, 0.0, 1.0) for i in range(m)]
+        return terms, offsets
+
+    def _sorted_terms(self, column: np.ndarray, rows: np.ndarray) -> list[Term]:
+        """Sorted terms of batches for one continuous attribute, shape (m, b) rows → m terms."""
+        import torch
+
+        m, b = rows.shape
+        values = column[rows]
+        order = np.argsort(values, axis=1, kind="stable")
+        ordered = np.take_along_axis(values, order, axis=1)
+        below = np.cumsum(ordered, axis=1) - ordered
+        totals = ordered.sum(axis=1, keepdims=True)
+        sums = ordered * (2.0 * np.arange(b) - b) + totals - 2.0 * below
+        grand = sums.sum(axis=1)
+        if self.unbiased:
+            u, levels = sums / -(b - 2), grand / ((b - 1) * (b - 2))
+        else:
+            u, levels = sums / -b, grand / b**2
+        ones = np.ones((m, b))
+        vectors = np.stack([ones, u], axis=1)
+        columns = np.stack([ones, ordered], axis=1)
+        if b not in self._positions:
+            positions = torch.arange(b)
+            self._positions[b] = (positions[:, None] - positions[None, :]).sign_().to(torch.float64)
+        factor = 2.0 / self._scale(b)
+        return [Term("sorted", None, order[i], vectors[i], columns[i], float(levels[i]), factor) for i in range(m)]
+
+    def _dense_term(self, rows: np.ndarray) -> tuple[Term, float]:
+        """The dense term of one batch (raw matrix, row sums, centring) and its constant ``κ``."""
+        import torch
+
+        index = torch.from_numpy(rows)
+        b = rows.size
+        offset = 0.0
+        if self.kind == "jdcov":
+            matrix = torch.ones((b, b), dtype=torch.float64)
+            for values, levels in self._dense:
+                matrix.mul_(_centre_(_distances(values[index], levels), self.unbiased).neg_().add_(self.c))
+            if self.unbiased:
+                matrix.diagonal().zero_()
+            power = len(self._dense) + 1
+            last = self.c**power * ((b - 1) / (b - 3) if self.unbiased else 1.0)
+            offset = self.c * float(matrix.sum()) / self._scale(b) - last
+            matrix.neg_()
+        else:
+            matrix = _squared_distances(*self._dense[0], index)
+            for values, levels in self._dense[1:]:
+                matrix.add_(_squared_distances(values, levels, index))
+            matrix.sqrt_()
+        rows_sum = matrix.sum(dim=1)
+        total = float(rows_sum.sum())
+        if self.unbiased:
+            u, level = rows_sum / -(b - 2), total / ((b - 1) * (b - 2))
+        else:
+            u, level = rows_sum / -b, total / b**2
+        vector = torch.stack([u, torch.ones_like(u)]).numpy()
+        return Term("dense", matrix, None, vector, None, level, 2.0 / self._scale(b)), offset
+
+
+def _distances(values: torch.Tensor, levels: bool) -> torch.Tensor:
+    """Distances between the encodings of one attribute, shape (b,) → (b, b).
+
+    ``values`` holds the level codes of a one-hot attribute (``levels``: distinct levels are √2 apart)
+    or the single encoded column of a binary or continuous one (``|v_i − v_j|``).
+    """
+    import torch
+
+    if levels:
+        return (values[:, None] != values[None, :]).to(torch.float64).mul_(np.sqrt(2.0))
+    return (values[:, None] - values[None, :]).abs_()
+
+
+def _squared_distances(values: torch.Tensor, levels: bool, index: torch.Tensor) -> torch.Tensor:
+    """Squared distances between the encodings of one attribute over the rows ``index``, shape (b, b)."""
+    import torch
+
+    part = values[index]
+    if levels:
+        return (part[:, None] != part[None, :]).to(torch.float64).mul_(2.0)
+    gaps = part[:, None] - part[None, :]
+    return gaps.mul_(gaps)
+
+
+def _centre_(matrix: torch.Tensor, unbiased: bool) -> torch.Tensor:
+    """U-centring (zero diagonal) or double centring of a symmetric (b, b) matrix, in place."""
+    b = matrix.shape[0]
+    rows = matrix.sum(dim=1)
+    total = float(rows.sum())
+    if unbiased:
+        rows /= b - 2
+        matrix.sub_(rows[:, None]).sub_(rows[None, :]).add_(total / ((b - 1) * (b - 2)))
+        matrix.diagonal().zero_()
+    else:
+        rows /= b
+        matrix.sub_(rows[:, None]).sub_(rows[None, :]).add_(total / b**2)
+    return matrix
