@@ -104,7 +104,7 @@ features = st.multiselect(
     key=f"features-{data_id}-{target}",
 )
 if leaks:
-    st.caption("Left out by default, as they restate the target (|r| ≥ 0.95): " + ", ".join(leaks) + ".")
+    st.caption(ui.plain("Left out by default, as they restate the target (|r| ≥ 0.95): " + ", ".join(leaks) + "."))
 if not protected:
     st.info("Choose at least one protected attribute.")
     st.stop()
@@ -155,6 +155,7 @@ with ui.user_errors():
          validation_share, split_seed),
         lambda: prepare_data(frame, target=target, task=task, features=features, protected=protected,
                              exposure=exposure, kinds=kinds, bins=bins, validation=validation_share, seed=split_seed),
+        public=dataset.builtin,
     )
     if not penalties:
         raise ParameterError("Choose at least one penalty.")
@@ -167,10 +168,10 @@ st.caption(
 )
 validation_protected = data.protected.subset(data.validation)
 for line in small_cell_warnings(validation_protected):
-    st.warning("Validation set: " + line)
+    st.warning(ui.plain("Validation set: " + line))
 if "jdcov" in penalties:
     for line in dependence_warnings(data.protected):
-        st.warning(line)
+        st.warning(ui.plain(line))
 
 base = TrainSettings(hidden=MODELS[model_name], dropout=0.1 if MODELS[model_name] else 0.0, epochs=epochs,
                      batch_size=batch, lr=lr, patience=patience, c=c, unbiased=statistic == "U")
@@ -208,7 +209,7 @@ def run_sweep():
 
 
 with ui.user_errors():
-    result = ui.session_cached(("fair-sweep", fingerprint(settings)), run_sweep)
+    result = ui.session_cached(("fair-sweep", fingerprint(settings)), run_sweep, public=dataset.builtin)
 
 metric, metric_label = TASK_METRIC[task]
 baseline = None
@@ -217,7 +218,7 @@ if task == "binary":
 
     with ui.user_errors():
         baseline_predictions = ui.session_cached(
-            ("fair-baseline", fingerprint(settings)), lambda: exponentiated_gradient(data)
+            ("fair-baseline", fingerprint(settings)), lambda: exponentiated_gradient(data), public=dataset.builtin
         )
     baseline = evaluate(task, data.y[data.validation], baseline_predictions, validation_protected, c=c,
                         n_permutations=n_permutations)
