@@ -21,7 +21,14 @@ only move the point where the batch is linearised closer to its true mean, where
 tangent-space step becomes the exact Riemannian centring. The running mean is updated with the
 one-step estimate ``Exp_G(mean Log_G X_i)`` by geodesic interpolation. Batch statistics are
 detached. The bias and ``M`` are :class:`~lib.spd.parameters.SPDParameter` (spectral
-parametrisation, any optimiser keeps them SPD); they start at the identity.
+parametrisation, any optimiser keeps them SPD); they start at the identity. The running
+statistics lag behind changing parameters; :meth:`SPDBatchNorm.refit` recomputes them on a
+given set (the training set before evaluation).
+
+Cost of the BW family per matrix: one ``eigh`` (``(V^T X V)^1/2``, :mod:`lib.spd.bw_fused`, with
+its Daleckii-Krein backward and the rest of the step written out by hand) plus two more under
+``theta != 1``; with ``mean_iterations = 0`` the running-mean update needs no matrix function,
+since the geodesic from ``G`` to ``Exp_G(mean W)`` is ``t -> Exp_G(t mean W)``.
 
 Differences from the published GBWBN code, on purpose: the dispersion ``v`` is measured about the
 batch mean (``dispersion_about="identity"`` reproduces the published variance about ``I``);
@@ -33,13 +40,15 @@ not invalidate it); ``X^theta`` is skipped at ``theta = 1``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from lib.errors import ParameterError, SPDInputError
 from lib.spd.bures_wasserstein import bw_barycentre, bw_geodesic
-from lib.spd.matrix_functions import expm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
+from lib.spd.bw_fused import exp_at_bias, whitened_sqrt
+from lib.spd.matrix_functions import expm, logm, powm, sqrtm_invsqrtm, sym
 from lib.spd.parameters import SPDParameter
 
 METRICS: dict[str, str] = {
@@ -167,7 +176,7 @@ class SPDBatchNorm(nn.Module):
                 f"Batch normalisation of {self.n} x {self.n} matrices got a batch of shape {tuple(X.shape)}; "
                 f"give matrices of shape (N, {self.n}, {self.n})."
             )
-        if not bool(torch.isfinite(X).all()):
+        if not math.isfinite(float(X.detach().sum())) and not bool(torch.isfinite(X).all()):
             raise SPDInputError("The batch holds a NaN or infinite value; check the input matrices.")
         if self.training and X.shape[0] < 2:
             raise ParameterError("Batch normalisation needs at least 2 matrices per batch in training mode.")
@@ -177,14 +186,16 @@ class SPDBatchNorm(nn.Module):
             return self._lem(X)
         return self._bw_family(X)
 
-    def _update(self, mean: torch.Tensor, var: torch.Tensor, geodesic) -> None:
+    def _update(self, var: torch.Tensor, towards: Callable[[float], torch.Tensor]) -> None:
+        """Update the running statistics; ``towards(t)`` is the point at ``t`` on the geodesic
+        from the running mean (``t = 0``) to the batch mean (``t = 1``, taken for the first batch)."""
         with torch.no_grad():
             if int(self.num_batches_tracked) == 0:
-                self.running_mean.copy_(mean)
+                self.running_mean.copy_(towards(1.0))
                 self.running_var.copy_(var)
             else:
-                self.running_mean.copy_(geodesic(self.running_mean, mean, self.momentum))
-                self.running_var.copy_((1 - self.momentum) * self.running_var + self.momentum * var)
+                self.running_mean.copy_(towards(self.momentum))
+                self.running_var.lerp_(var, self.momentum)
             self.num_batches_tracked += 1
 
     def _scale(self, var: torch.Tensor) -> torch.Tensor:
@@ -211,7 +222,8 @@ class SPDBatchNorm(nn.Module):
             with torch.no_grad():
                 mean_log = L.detach().mean(0)
                 var = ((L.detach() - mean_log) ** 2).sum((-1, -2)).mean()
-                self._update(sym(root_g @ expm(mean_log) @ root_g), var, _airm_geodesic)
+                mean = sym(root_g @ expm(mean_log) @ root_g)
+                self._update(var, _along(_airm_geodesic, self.running_mean, mean))
             L = L - mean_log
         else:
             var = self.running_var
@@ -224,65 +236,111 @@ class SPDBatchNorm(nn.Module):
             mean_log = L.detach().mean(0)
             var = ((L.detach() - mean_log) ** 2).sum((-1, -2)).mean()
             self.last_mean_iterations = 0
-            self._update(expm(mean_log), var, _lem_geodesic)
+            self._update(var, _along(_lem_geodesic, self.running_mean, expm(mean_log)))
         else:
             mean_log, var = logm(self.running_mean), self.running_var
         return expm(self._scale(var) * (L - mean_log) + self.bias.log())
 
     def _bw_family(self, X: torch.Tensor) -> torch.Tensor:
-        """BW-family BN; congruences by ``M^-+1/2`` are folded into the eigenbases (no extra batched products)."""
-        root_m, inv_root_m = self._metric_roots()
+        """BW-family BN: one ``eigh`` per matrix (three under ``theta != 1``), closed-form backward.
+
+        The congruences by ``M^-+1/2`` are folded into the eigenbases and the batched work goes
+        through :func:`~lib.spd.bw_fused.whitened_sqrt` and :func:`~lib.spd.bw_fused.exp_at_bias`.
+        """
+        root_m, inv_root_m = self._metric_factors()
         Xp = X if self.theta == 1.0 else powm(X, self.theta)
-        roots = (_detached(root_m), _detached(inv_root_m))
+        roots = (root_m, _detached(inv_root_m))
         reference = _deform(self.running_mean, roots[1], self.theta)
+        G, Xt = reference, None
         if self.training:
-            with torch.no_grad():
-                Xt = Xp.detach() if inv_root_m is None else sym(roots[1] @ Xp.detach() @ roots[1])
-                result = bw_barycentre(
-                    Xt, tol=self.mean_tol, max_iter=self.mean_iterations, init=self._start(Xt, reference)
-                )
-            G, self.last_mean_iterations = result.mean, result.n_iter
-        else:
-            G = reference
+            self.last_mean_iterations = 0
+            if self.mean_iterations or self.dispersion_about == "identity" or not int(self.num_batches_tracked):
+                with torch.no_grad():
+                    Xt = Xp.detach() if inv_root_m is None else sym(roots[1] @ Xp.detach() @ roots[1])
+                    result = bw_barycentre(
+                        Xt, tol=self.mean_tol, max_iter=self.mean_iterations, init=self._start(Xt, reference)
+                    )
+                G, self.last_mean_iterations = result.mean, result.n_iter
         g, U = torch.linalg.eigh(G)
         g = g.clamp_min(torch.finfo(g.dtype).tiny)
         root_g = g.sqrt()
-        V = (U if inv_root_m is None else inv_root_m @ U) * root_g
-        R_hat = sqrtm(V.T @ Xp @ V)
-        K = (2 * (g[:, None] + g[None, :])).sqrt() / (root_g[:, None] * root_g[None, :])
+        transport = (2 * (g[:, None] + g[None, :])).sqrt()
+        KR = whitened_sqrt(Xp, U * root_g, transport / (root_g[:, None] * root_g[None, :]), inv_root_m, roots[0])
         if self.training:
             with torch.no_grad():
-                R_mean = R_hat.detach().mean(0)
-                W_mean = K * R_mean - 2 * torch.diag(root_g)
+                offset = KR.detach().mean(0)
+                W_mean = offset - 2 * torch.diag(root_g)
+            W_hat = KR - offset
+            with torch.no_grad():
                 if self.dispersion_about == "mean":
-                    d2 = ((K * (R_hat.detach() - R_mean)) ** 2).sum((-1, -2)) / 4
+                    var = W_hat.detach().pow(2).sum() / (4 * len(X) * self.theta**2)
                 else:
-                    d2 = _bw_to_identity2(Xt)
-                var = d2.mean() / self.theta**2
-                L_mean = W_mean / (2 * (g[:, None] + g[None, :])).sqrt()
-                IL = torch.eye(self.n, dtype=X.dtype, device=X.device) + L_mean
-                mean = U @ sym((IL * g) @ IL) @ U.T
-                self._update(
-                    _undeform(mean, roots[0], self.theta),
-                    var,
-                    lambda A, B, t: _undeform(
-                        bw_geodesic(_deform(A, roots[1], self.theta), _deform(B, roots[1], self.theta), t),
-                        roots[0],
-                        self.theta,
-                    ),
-                )
-            W_hat = K * (R_hat - R_mean)
+                    var = _bw_to_identity2(Xt).mean() / self.theta**2
+                towards = self._bw_towards(U, g, W_mean / transport, roots, at_running_mean=G is reference)
+                self._update(var, towards)
         else:
             var = self.running_var
-            W_hat = K * R_hat - 2 * torch.diag(root_g)
+            W_hat = KR - 2 * torch.diag(root_g)
         b, Q = self.bias.eig()
-        P = Q.T @ U
-        L_hat = (P @ W_hat @ P.T) * (self._scale(var) / (2 * (b[:, None] + b[None, :])).sqrt())
-        IL = torch.eye(self.n, dtype=X.dtype, device=X.device) + L_hat
-        self._last_step = IL.detach()
-        A = (Q if root_m is None else root_m @ Q) @ IL
-        out = sym((A * b) @ A.transpose(-1, -2))
+        out, step = exp_at_bias(W_hat, self._scale(var), b, Q, U, inv_root_m, root_m)
+        self._last_step = step
         return out if self.theta == 1.0 else powm(out, 1.0 / self.theta)
+
+    def _bw_towards(
+        self,
+        U: torch.Tensor,
+        g: torch.Tensor,
+        L_mean: torch.Tensor,
+        roots: tuple[torch.Tensor | None, torch.Tensor | None],
+        *,
+        at_running_mean: bool,
+    ) -> Callable[[float], torch.Tensor]:
+        """Points on the geodesic from the running mean to the batch mean ``Exp_G(W_mean)``.
+
+        ``G = U diag(g) U^T`` in the deformed coordinates and ``L_mean = L_G[W_mean]`` in the basis
+        ``U``. ``I + L_mean`` is the mean of the optimal transport maps
+        ``G^-1/2 (G^1/2 X_i G^1/2)^1/2 G^-1/2`` from ``G`` to the matrices, positive semi-definite,
+        so when ``G`` is the (deformed) running mean the geodesic is ``t -> Exp_G(t W_mean)``
+        and needs no matrix function.
+        """
+
+        def exp_step(t: float) -> torch.Tensor:
+            return _undeform(_exp_in_eigenbasis(U, g, t * L_mean), roots[0], self.theta)
+
+        if at_running_mean:
+            return exp_step
+
+        def geodesic(A: torch.Tensor, B: torch.Tensor, t: float) -> torch.Tensor:
+            A, B = _deform(A, roots[1], self.theta), _deform(B, roots[1], self.theta)
+            return _undeform(bw_geodesic(A, B, t), roots[0], self.theta)
+
+        return _along(geodesic, self.running_mean, exp_step(1.0))
+
+    @torch.no_grad()
+    def refit(self, X: torch.Tensor, *, mean_iterations: int = 20) -> None:
+        """Set the running statistics to those of ``X`` under the current parameters.
+
+        The running mean and variance follow the batches with ``momentum``, so they lag behind
+        parameters that keep changing (the batch norm's metric ``M``, the layers before it);
+        evaluation then normalises with statistics the network no longer produces. Refitting on
+        the whole training set before evaluating (as ``torch.optim.swa_utils.update_bn`` does for
+        Euclidean batch norm) removes that lag.
+
+        Parameters
+        ----------
+        X : Tensor, shape (N, n, n)
+            SPD matrices as they reach this layer (e.g. every training matrix after the BiMap).
+        mean_iterations : int
+            Barycentre iterations from the current running mean (at least as many as in training).
+        """
+        momentum, iterations, training = self.momentum, self.mean_iterations, self.training
+        self.momentum, self.mean_iterations = 1.0, max(mean_iterations, iterations)
+        try:
+            self.train()
+            self(X)
+        finally:
+            self.momentum, self.mean_iterations = momentum, iterations
+            self.train(training)
 
     @property
     def last_fold_fraction(self) -> float:
@@ -295,18 +353,25 @@ class SPDBatchNorm(nn.Module):
         folded = torch.linalg.cholesky_ex(self._last_step).info > 0
         return float(folded.to(torch.float64).mean())
 
-    def _metric_roots(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """``(M^1/2, M^-1/2)`` of the GBW metric matrix, or ``(None, None)`` for plain BW."""
+    def _metric_factors(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """``(M^1/2, M^-1/2)`` of the GBW metric matrix, or ``(None, None)`` for plain BW.
+
+        Only ``M^-1/2`` carries a gradient: the fused steps take ``M^1/2`` as its inverse, so the
+        gradient of ``M`` goes through one matrix power.
+        """
         if self.metric_M is None:
             return None, None
-        root, inv_root = self.metric_M.powers(0.5, -0.5)
+        Q, inv_root_eigvals = self.metric_M.rotation(), (-0.5 * self.metric_M.log_eigvals).exp()
+        inv_root = (Q * inv_root_eigvals) @ Q.T
+        with torch.no_grad():
+            root = (Q / inv_root_eigvals) @ Q.T
         return root, inv_root
 
     def bias_matrix(self) -> torch.Tensor:
         """The bias in the original coordinates (the target mean of the outputs), shape (n, n)."""
         if self.metric not in _BW_FAMILY:
             return self.bias.matrix()
-        return _undeform(self.bias.matrix(), self._metric_roots()[0], self.theta)
+        return _undeform(self.bias.matrix(), None if self.metric_M is None else self.metric_M.power(0.5), self.theta)
 
 
 def _trace(X: torch.Tensor) -> torch.Tensor:
@@ -316,6 +381,16 @@ def _trace(X: torch.Tensor) -> torch.Tensor:
 def _bw_to_identity2(X: torch.Tensor) -> torch.Tensor:
     eigvals = torch.linalg.eigvalsh(X).clamp_min(0)
     return (eigvals - 2 * eigvals.sqrt() + 1).sum(-1)
+
+
+def _identity_plus(L: torch.Tensor) -> torch.Tensor:
+    return torch.eye(L.shape[-1], dtype=L.dtype, device=L.device) + L
+
+
+def _exp_in_eigenbasis(U: torch.Tensor, g: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
+    """``Exp_G(V) = U (I + L) diag(g) (I + L) U^T`` for ``G = U diag(g) U^T``, ``L = L_G[V]`` in that basis."""
+    F = (U @ _identity_plus(L)) * g.sqrt()
+    return sym(F @ F.T)
 
 
 def _detached(M: torch.Tensor | None) -> torch.Tensor | None:
@@ -333,6 +408,13 @@ def _undeform(O: torch.Tensor, root: torch.Tensor | None, theta: float) -> torch
     if root is not None:
         O = sym(root @ O @ root)
     return O if theta == 1.0 else powm(O, 1.0 / theta)
+
+
+def _along(
+    geodesic: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor], start: torch.Tensor, end: torch.Tensor
+) -> Callable[[float], torch.Tensor]:
+    """``t -> geodesic(start, end, t)``, exactly ``end`` at ``t = 1``."""
+    return lambda t: end if t == 1.0 else geodesic(start, end, t)
 
 
 def _airm_geodesic(A: torch.Tensor, B: torch.Tensor, t: float) -> torch.Tensor:

@@ -29,8 +29,8 @@ def sym(X: torch.Tensor) -> torch.Tensor:
     return (X + X.transpose(-1, -2)) / 2
 
 
-def _clamp(eigvals: torch.Tensor) -> torch.Tensor:
-    """Eigenvalues clamped to ``max(l, floor * max(l))``, floor 1e-15 (float64) or 1e-7 (float32)."""
+def clamp_eigenvalues(eigvals: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues, shape (..., n), clamped to ``max(l, floor * max(l))``, floor 1e-15 (float64) or 1e-7 (float32)."""
     floor = _RELATIVE_FLOOR.get(eigvals.dtype, 1e-15)
     top = eigvals.amax(dim=-1, keepdim=True).clamp_min(torch.finfo(eigvals.dtype).tiny)
     return torch.maximum(eigvals, floor * top)
@@ -59,7 +59,7 @@ class _Spectral(torch.autograd.Function):
     @staticmethod
     def forward(ctx, X: torch.Tensor, fns: tuple[SpectralFn, ...], clamp: bool):
         eigvals, U = torch.linalg.eigh(X)
-        lam = _clamp(eigvals) if clamp else eigvals
+        lam = clamp_eigenvalues(eigvals) if clamp else eigvals
         values = [fn[0](lam) for fn in fns]
         Ut = U.transpose(-1, -2)
         outputs = tuple((U * v[..., None, :]) @ Ut for v in values)

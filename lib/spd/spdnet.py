@@ -117,6 +117,13 @@ class SPDNet(nn.Module):
         return self.linear(self.logeig(self.reeig(H)))
 
 
+    @torch.no_grad()
+    def refit_batchnorm(self, X: torch.Tensor) -> None:
+        """Refit the batch norm's running statistics on inputs ``X`` (N, n_in, n_in); no-op without one."""
+        if self.batchnorm is not None:
+            self.batchnorm.refit(self.bimap(X))
+
+
 class StiefelAdam(torch.optim.Adam):
     """Adam whose parameters flagged ``stiefel`` get a projected gradient and a QR retraction."""
 

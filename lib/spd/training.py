@@ -47,6 +47,10 @@ class TrainConfig:
         Power deformation of the ``"pgbw"`` variant.
     mean_iterations : int
         Barycentre iterations per batch in the batch norm before its tangent-space step.
+    refit_statistics : bool
+        Before each evaluation, refit the batch norm's running statistics on the whole training
+        set with the current weights (:meth:`~lib.spd.batchnorm.SPDBatchNorm.refit`) instead of
+        using the momentum averages, which lag behind a learnable metric ``M``.
     """
 
     n_hidden: int = 6
@@ -56,6 +60,7 @@ class TrainConfig:
     test_fraction: float = 0.25
     theta: float = 0.5
     mean_iterations: int = 1
+    refit_statistics: bool = True
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,8 @@ def train_spdnet(
             optimiser.step()
             losses.append(float(loss.detach()) * len(batch))
             correct += int((logits.argmax(1) == yt[batch]).sum())
+        if config.refit_statistics:
+            model.refit_batchnorm(Xt[train_t])
         seconds = time.perf_counter() - start
         model.eval()
         with torch.no_grad():

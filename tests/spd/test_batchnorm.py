@@ -122,3 +122,20 @@ def test_bad_settings_and_batches_raise_typed_errors() -> None:
     bad[2, 0, 1] = float("nan")
     with pytest.raises(SPDInputError, match="NaN"):
         layer(bad)
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_refit_sets_running_statistics_so_eval_normalises_exactly(metric: str) -> None:
+    X = torch.from_numpy(random_spd(16, 4, 28))
+    layer = SPDBatchNorm(4, metric, eps=0.0, mean_tol=1e-14)
+    _randomise(layer, 3)
+    with torch.no_grad():
+        layer(torch.from_numpy(3.0 * random_spd(16, 4, 29)))
+    layer.eval()
+    layer.refit(X, mean_iterations=200)
+    assert not layer.training and layer.momentum == 0.1 and layer.mean_iterations == 0
+    with torch.no_grad():
+        out = layer(X)
+    residual, dispersion = _mean_and_dispersion(layer, out)
+    assert float(residual.abs().max()) < 1e-6
+    assert dispersion == pytest.approx(0.49, abs=1e-6)
