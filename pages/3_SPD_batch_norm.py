@@ -62,10 +62,12 @@ def eeg_covariances(dataset: EEGDataset, data_id: str) -> tuple:
         epochs = ui.session_cached(
             ("spd-epochs", data_id, tuple(classes), tmin, tmax, band),
             lambda: extract_epochs(raw, classes=classes, tmin=tmin, tmax=tmax, band=band, events=events),
+            public=dataset.builtin,
         )
         covs = ui.session_cached(
             ("spd-covs", data_id, tuple(classes), tmin, tmax, band, estimator),
             lambda: covariances(epochs.X, estimator),
+            public=dataset.builtin,
         )
     settings = {
         "classes": classes,
@@ -103,19 +105,21 @@ if source == "Synthetic batch":
     covs, groups, labels = batch.matrices, list(batch.labels), None
     data_settings = {"page": "SPD batch norm", "source": "synthetic", **batch.settings}
     data_id = fingerprint(covs)
+    public = True
     st.caption(
         f"Synthetic batch: {n_matrices} matrices of {dim} × {dim}, nominal condition number 1e{log10_condition:g}."
     )
 else:
     dataset = ui.choose_dataset(("eeg", "eeg_csv", "spd"), key="spd")
     data_id = fingerprint(dataset)
+    public = dataset.builtin
     data_settings = {
         "page": "SPD batch norm",
         "dataset": dataset.name,
         "source": dataset.source,
         "data_id": data_id,
     }
-    st.subheader(dataset.name)
+    st.subheader(ui.plain(dataset.name))
     if isinstance(dataset, EEGDataset):
         covs, labels, epoch_settings = eeg_covariances(dataset, data_id)
         data_settings.update(epoch_settings)
@@ -164,6 +168,7 @@ else:
                     m_choice=m_choice,
                     dispersion_about="identity" if as_coded else "mean",
                 ),
+                public=public,
             )
     progress.empty()
     summary = demos.panel_summary(panels)
@@ -184,7 +189,9 @@ st.caption(
     "The published layer takes one Álvarez-Esteban step from the arithmetic mean; the naive fixed point stalls."
 )
 with ui.user_errors():
-    residuals = ui.session_cached(("bn-residuals", data_id), lambda: demos.mean_residuals(panel_covs))
+    residuals = ui.session_cached(
+        ("bn-residuals", data_id), lambda: demos.mean_residuals(panel_covs), public=public
+    )
 fig = mean_residual_figure(residuals)
 ui.show_figure(fig, "bn-mean-residuals", {**data_settings, "n_matrices": len(panel_covs)})
 
@@ -195,7 +202,7 @@ with left:
     ridge_rank = st.slider("Rank", 1, ridge_dim - 1, min(5, ridge_dim - 1), key="ridge-rank")
     with ui.user_errors():
         ridge_table = ui.session_cached(
-            ("bn-ridge", ridge_dim, ridge_rank), lambda: demos.ridge_sensitivity(ridge_dim, ridge_rank)
+            ("bn-ridge", ridge_dim, ridge_rank), lambda: demos.ridge_sensitivity(ridge_dim, ridge_rank), public=True
         )
     fig = ridge_figure(ridge_table)
     ridge_settings = {"page": "SPD batch norm", "dim": ridge_dim, "rank": ridge_rank, "ridges": [1e-8, 1e-6]}
@@ -208,6 +215,7 @@ with right:
         failures = ui.session_cached(
             ("bn-precision", precision_dim),
             lambda: demos.precision_failures(list(range(1, 11)), dim=precision_dim),
+            public=True,
         )
     fig = failure_figure(failures)
     ui.show_figure(fig, "bn-precision", {"page": "SPD batch norm", "dim": precision_dim, "n_matrices": 16})
