@@ -82,20 +82,22 @@ with st.sidebar:
     else:
         datasets, file_sessions = uploaded_recordings()
 
+public = all(d.builtin for d in datasets)
 with ui.user_errors():
     recording = ui.session_cached(
         ("acm-recording", tuple(fingerprint(d) for d in datasets), tuple(file_sessions)),
         lambda: combine_recordings([d.raw for d in datasets], file_sessions, [d.name for d in datasets]),
+        public=public,
     )
     events = find_trial_events(recording.raw)
 raw = recording.raw
 data_id = fingerprint((tuple(fingerprint(d) for d in datasets), tuple(file_sessions)))
 sfreq = float(raw.info["sfreq"])
-st.subheader(" + ".join(d.name for d in datasets))
-st.caption(
+st.subheader(ui.plain(" + ".join(d.name for d in datasets)))
+st.caption(ui.plain(
     f"{len(raw.ch_names)} channels · {sfreq:g} Hz · {raw.n_times / sfreq:.1f} s · events from {events.origin}: "
     + ", ".join(f"{k} × {v}" for k, v in events.counts.items())
-)
+))
 
 st.header("Settings")
 eeg_names = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude="bads")]
@@ -147,6 +149,7 @@ with ui.user_errors():
     epochs = ui.session_cached(
         ("acm-epochs", data_id, tuple(channels), tuple(classes), tmin, tmax, band),
         lambda: session_epochs(recording, events, classes=classes, tmin=tmin, tmax=tmax, band=band, picks=channels),
+        public=public,
     )
 n_sessions = len(np.unique(epochs.sessions))
 st.caption(
@@ -166,7 +169,7 @@ with ui.user_errors():
         epochs.X, epochs.y, epochs.sessions, pipelines, scheme=scheme, n_folds=int(n_folds), selection=selection,
         grid=grid, estimator=estimator, inner_folds=int(inner_folds), max_lag=int(max_lag), seed=seed,
         n_jobs=min(2, os.cpu_count() or 1), progress=lambda f, text: progress.progress(min(f, 1.0), text=text),
-    ))
+    ), public=public)
 progress.empty()
 settings = {**settings, **result.settings}
 
@@ -198,6 +201,7 @@ if has_acm:
             train = make_folds(epochs.y, epochs.sessions, scheme, int(n_folds), seed)[0][0]
             selections = [ui.session_cached(
                 ("acm-takens", data_id, run_key), lambda: select_order_lag(epochs.X[train], max_lag=int(max_lag)),
+                public=public,
             )]
         caption = "Computed on the first outer training fold (shown for reference; the grid search chose m and τ)."
     st.caption(caption)
@@ -222,14 +226,14 @@ order, lag = most_chosen_order_lag(result.scores)
 st.caption(f"Augmented covariances at order {order}, lag {lag} (the most often chosen), {estimator} estimator.")
 with ui.user_errors():
     covs = ui.session_cached(("acm-covs", data_id, run_key, 1, 1),
-                             lambda: augmented_covariances(epochs.X, 1, 1, estimator))
+                             lambda: augmented_covariances(epochs.X, 1, 1, estimator), public=public)
     acm = ui.session_cached(("acm-covs", data_id, run_key, order, lag),
-                            lambda: augmented_covariances(epochs.X, order, lag, estimator))
-    means = ui.session_cached(("acm-means", data_id, run_key), lambda: class_means(covs, epochs.y))
+                            lambda: augmented_covariances(epochs.X, order, lag, estimator), public=public)
+    means = ui.session_cached(("acm-means", data_id, run_key), lambda: class_means(covs, epochs.y), public=public)
     acm_means = ui.session_cached(("acm-acm-means", data_id, run_key, order, lag),
-                                  lambda: class_means(acm, epochs.y))
+                                  lambda: class_means(acm, epochs.y), public=public)
     coords, explained = ui.session_cached(("acm-embedding", data_id, run_key, order, lag),
-                                          lambda: tangent_embedding(acm))
+                                          lambda: tangent_embedding(acm), public=public)
 ui.show_figure(means_figure({f"class {k}": v for k, v in means.items()}, list(epochs.ch_names),
                          title="Class-mean covariances (affine-invariant means)", unit="µV²"),
             "acm-class-means", settings)

@@ -16,10 +16,13 @@ tolerance of the Riemannian mean, while computing
 * the ACM once per (m, tau) for all trials (order 1 once for every lag: it does not depend on tau);
 * the tangent space once per (m, tau, inner fold), shared by every SVM setting, and only the
   winning setting refitted on each outer training fold;
-* inner means warm-started from the previous inner fold's mean (pyRiemann ``mean_riemann``,
-  default tolerance). Measured: under pyRiemann's step schedule a warm start saves at most one
-  or two of its ~10-20 iterations, and a log-Euclidean start costs more than the Euclidean one;
-* candidates (m, tau) in parallel joblib (loky) processes, one BLAS thread each.
+* each affine-invariant mean with :func:`lib.covariance.karcher.karcher_mean` (Riemannian Newton,
+  pyRiemann's stopping rule: mean log at the returned point <= 1e-8 in Frobenius norm; 4-6
+  eigendecompositions of the stack instead of 10-18), which also returns the training tangent
+  vectors; inner means start from the previous inner fold's mean;
+* one ROC-AUC from one decision function per SVM setting (the scorer's value);
+* candidates (m, tau) in parallel joblib (loky) processes, largest order first, one BLAS thread
+  each; the workers do not import pyRiemann (and PyTorch) for the SVM head.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lib.covariance.karcher import (
+    KarcherMean,
+    WhitenedLogs,
+    karcher_mean,
+    riemann_logs,
+    tangent_vectors,
+    whitened_logs,
+)
 from lib.eeg.augmented import augmented_covariances
 from lib.eeg.pipelines import PIPELINES, build_pipeline, check_pipeline
 from lib.errors import ParameterError
@@ -207,10 +218,17 @@ def _fold_outputs(estimator: Any, X: np.ndarray, y: np.ndarray, metrics: tuple[s
 
 
 def _riemann_mean(covs: np.ndarray, init: np.ndarray | None) -> np.ndarray:
-    """Affine-invariant mean (pyRiemann ``mean_riemann``, default tolerance), started at ``init`` when given."""
-    from pyriemann.geometry.mean import mean_riemann
+    """Affine-invariant mean (:func:`~lib.covariance.karcher.karcher_mean`, tolerance 1e-8), started at ``init``."""
+    return karcher_mean(covs, init=init).mean
 
-    return mean_riemann(covs, init=init)
+
+def _inner_score(model: Any, X: np.ndarray, y: np.ndarray, metrics: tuple[str, ...]) -> float:
+    """The first metric of a fitted classifier, as scikit-learn's scorer gives it, from one prediction."""
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    if metrics == ("roc_auc",):
+        return float(roc_auc_score(y == model.classes_[1], _decision(model, X)))
+    return float(accuracy_score(y, model.predict(X)))
 
 
 def _score_heads(
@@ -218,28 +236,36 @@ def _score_heads(
     test: np.ndarray,
     covs: np.ndarray,
     y: np.ndarray,
-    reference: np.ndarray | None,
+    mean: KarcherMean | None,
+    test_logs: np.ndarray | None,
     heads: list[dict[str, Any]],
     metrics: tuple[str, ...],
     keep: bool,
 ) -> list[dict[str, Any]]:
-    """Fit every head on ``covs[train]`` and score it on ``covs[test]``; tangent space at ``reference``."""
-    from pyriemann.classification import MDM
-    from pyriemann.geometry.tangentspace import tangent_space
+    """Fit every head on ``covs[train]`` and score it on ``covs[test]``.
+
+    ``mean`` is the Karcher mean of ``covs[train]`` (SVM heads): its logs are the training
+    tangent vectors; ``test_logs`` (computed at its mean when None) are the test ones. With ``keep`` False only the first
+    metric is returned, from one decision function; with ``keep`` True every metric, predictions
+    and decision values, through scikit-learn's scorers.
+    """
     from sklearn.svm import SVC
 
     results = []
-    if reference is not None:
-        features = tangent_space(covs[np.concatenate([train, test])], reference, metric="riemann")
-        f_train, f_test = features[: len(train)], features[len(train) :]
+    if mean is not None:
+        f_train = tangent_vectors(mean.logs)
+        f_test = tangent_vectors(riemann_logs(covs[test], mean.mean) if test_logs is None else test_logs)
     for head in heads:
         if head["kind"] == "svm":
-            model = SVC(C=head["C"], kernel=head["kernel"]).fit(f_train, y[train])
-            out = _fold_outputs(model, f_test, y[test], metrics)
+            model, f_eval = SVC(C=head["C"], kernel=head["kernel"]).fit(f_train, y[train]), f_test
         else:
-            model = MDM(metric="riemann").fit(covs[train], y[train])
-            out = _fold_outputs(model, covs[test], y[test], metrics)
-        results.append(out if keep else {m: out[m] for m in metrics})
+            from pyriemann.classification import MDM
+
+            model, f_eval = MDM(metric="riemann").fit(covs[train], y[train]), covs[test]
+        if keep:
+            results.append(_fold_outputs(model, f_eval, y[test], metrics))
+        else:
+            results.append({metrics[0]: _inner_score(model, f_eval, y[test], metrics)})
     return results
 
 
@@ -257,7 +283,9 @@ def _inner_job(
     """Inner-CV scores of every head for one (order, lag): the ACM once, one tangent space per fold.
 
     Each outer fold's first inner mean starts where pyRiemann starts (the Euclidean mean); the
-    next inner folds of that outer fold start from the previous inner fold's mean.
+    next inner folds of that outer fold start from the previous inner fold's mean, where the logs
+    of their training trials are already known (the previous fold's training and test trials
+    cover them), so their first evaluation is free.
     """
     from lib.runtime import limit_threads
 
@@ -265,12 +293,20 @@ def _inner_job(
     covs = augmented_covariances(X, order, lag, estimator)
     needs_ts = any(h["kind"] == "svm" for h in heads)
     inner_scores = np.empty((len(outer), len(inner[0]), len(heads)))
+    p = covs.shape[1]
     for o, (train, _) in enumerate(outer):
-        reference = None
+        mean = None
+        values, vectors = np.empty((len(covs), p)), np.empty((len(covs), p, p))
         for i, (itr, ite) in enumerate(inner[o]):
             tr, te = train[itr], train[ite]
-            reference = _riemann_mean(covs[tr], reference) if needs_ts else None
-            scored = _score_heads(tr, te, covs, y, reference, heads, metrics, keep=False)
+            if needs_ts:
+                start = None if mean is None else WhitenedLogs(values[tr], vectors[tr])
+                mean = karcher_mean(covs[tr], init=None if mean is None else mean.mean, init_logs=start)
+                tested = whitened_logs(covs[te], mean.mean)
+                values[tr], vectors[tr] = mean.eigen.values, mean.eigen.vectors
+                values[te], vectors[te] = tested.values, tested.vectors
+            scored = _score_heads(tr, te, covs, y, mean, tested.matrices() if needs_ts else None, heads, metrics,
+                                  keep=False)
             inner_scores[o, i] = [s[metrics[0]] for s in scored]
     return {"order": order, "lag": lag, "inner": inner_scores}
 
@@ -291,8 +327,8 @@ def _refit_job(
     limit_threads()
     train, test = fold
     covs = augmented_covariances(X, order, lag, estimator)
-    reference = _riemann_mean(covs[train], None) if head["kind"] == "svm" else None
-    return _score_heads(train, test, covs, y, reference, [head], metrics, keep=True)[0]
+    mean = karcher_mean(covs[train]) if head["kind"] == "svm" else None
+    return _score_heads(train, test, covs, y, mean, None, [head], metrics, keep=True)[0]
 
 
 def _heads(info_head: str, grid: SearchGrid) -> list[dict[str, Any]]:
@@ -657,9 +693,7 @@ def tangent_embedding(covs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     explained : ndarray, shape (2,)
         Fraction of the tangent-space variance each axis explains.
     """
-    from pyriemann.geometry.tangentspace import tangent_space
-
-    features = tangent_space(covs, _riemann_mean(covs, None), metric="riemann")
+    features = tangent_vectors(karcher_mean(covs).logs)
     centred = features - features.mean(axis=0)
     u, s, _ = np.linalg.svd(centred, full_matrices=False)
     total = float((s**2).sum()) or 1.0
