@@ -368,7 +368,7 @@ def percentile(values: list[float], q: float) -> float:
 def report(results: Results, sampler: MemorySampler, args, elapsed_s: float) -> None:
     everything = [v for values in results.latencies.values() for v in values]
     print(f"Covariance Workbench under load: {args.sessions} sessions, one headless Chromium, "
-          f"{elapsed_s / 60:.1f} min, one BLAS thread (2-core machine, shared with other jobs)")
+          f"{elapsed_s / 60:.1f} min, one BLAS thread per process, {os.cpu_count()} CPUs")
     print(f"{'step':24s} {'n':>5s} {'p50_s':>7s} {'p95_s':>7s} {'max_s':>7s}")
     for step, values in sorted(results.latencies.items()):
         print(f"{step:24s} {len(values):5d} {percentile(values, 50):7.2f} {percentile(values, 95):7.2f} "
