@@ -277,15 +277,7 @@ def _eeglab_reference(upload: UploadedBytes) -> str | None:
 def _parse_eeglab_reference(data: bytes, name: str) -> str | None:
     """Run the isolated ``EEG.data`` lookup for :func:`_eeglab_reference`."""
     unreadable = f"'{name}' is not a readable EEGLAB .set file ({{}}); upload the .set (and .fdt) saved by EEGLAB."
-    try:
-        done = run_isolated(
-            _SET_REFERENCE_READER, (), data, memory_bytes=_SET_MEMORY_BYTES, timeout_s=_SET_REFERENCE_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise EEGFormatError(unreadable.format(f"reading it took longer than {_SET_REFERENCE_TIMEOUT_S} s")) from exc
-    if done.returncode != 0:
-        raise EEGFormatError(unreadable.format(stopped_reason(done)))
-    result = _child_json(done.stdout)
+    result = _run_child(_SET_REFERENCE_READER, (), data, timeout_s=_SET_REFERENCE_TIMEOUT_S, message=unreadable)
     if "error" in result:
         raise EEGFormatError(unreadable.format(_short(str(result["error"]))))
     if not result.get("found"):
@@ -296,10 +288,20 @@ def _parse_eeglab_reference(data: bytes, name: str) -> str | None:
     return str(reference) if isinstance(reference, str) else None
 
 
-def _child_json(stdout: bytes) -> dict[str, Any]:
-    """The JSON object an isolated reader printed, or ``{"error": ...}`` when it printed none."""
+def _run_child(code: str, args: tuple[str, ...], data: bytes, *, timeout_s: float, message: str) -> dict[str, Any]:
+    """Run an isolated EEGLAB reader; the JSON object it printed, or ``{"error": ...}`` when it printed none.
+
+    ``message`` is the typed error's sentence with one ``{}`` for the reason, raised when the
+    child times out, crashes, exhausts its memory or exits with an error.
+    """
     try:
-        result = json.loads(stdout.decode("utf-8", "replace"))
+        done = run_isolated(code, args, data, memory_bytes=_SET_MEMORY_BYTES, timeout_s=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise EEGFormatError(message.format(f"reading it took longer than {timeout_s:g} s")) from exc
+    if done.returncode != 0:
+        raise EEGFormatError(message.format(stopped_reason(done)))
+    try:
+        result = json.loads(done.stdout.decode("utf-8", "replace"))
     except ValueError:
         return {"error": "the reader gave no result"}
     return result if isinstance(result, dict) else {"error": "the reader gave no result"}
@@ -336,18 +338,9 @@ def _eeglab_as_fif(source: Path, shown: str) -> tuple[Path, list[str]]:
         f"'{shown}' could not be read as EEGLAB, it looks truncated or corrupt ({{}}); "
         "export the recording again and upload the complete files."
     )
-    try:
-        done = run_isolated(
-            _SET_READER,
-            (str(source), str(target), str(_MAX_VALUES)),
-            memory_bytes=_SET_MEMORY_BYTES,
-            timeout_s=_SET_READ_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise EEGFormatError(corrupt.format(f"reading it took longer than {_SET_READ_TIMEOUT_S} s")) from exc
-    if done.returncode != 0:
-        raise EEGFormatError(corrupt.format(stopped_reason(done)))
-    result = _child_json(done.stdout)
+    result = _run_child(
+        _SET_READER, (str(source), str(target), str(_MAX_VALUES)), b"", timeout_s=_SET_READ_TIMEOUT_S, message=corrupt
+    )
     if "too_big" in result:
         n_channels, n_times = result["too_big"]
         raise EEGFormatError(
