@@ -12,14 +12,15 @@ are computed without gradient, so autograd sees one dot product and the gradient
   per batch (:func:`lib.fairness.grouped.combine_cells`, for a whole chunk of batches at once); a step
   sorts the b predictions and takes one running sum of ``M[g]``: O(b log b + bK);
 - **sorted** (one continuous attribute ``z``, 1-D): ``C_ij = |z_i − z_j| + u_i + u_j + τ`` (``u`` from the
-  row sums of ``|z_i − z_j|``, O(b log b) after sorting the batch by ``z`` once per epoch). In ``z`` order
-  ``|z_i − z_j| = sign(i − j)(z_i − z_j)``, so ``Σ_j sign(ŷ_i − ŷ_j)|z_i − z_j| = z_i (σ 1)_i − (σ z)_i``
-  with ``σ = sign(ŷ_i − ŷ_j) ⊙ sign(i − j)`` (symmetric, so ``σ [1, z] = ([1, z]ᵀ σ)ᵀ``, the fast
-  product): no distance matrix of ``z`` is ever built, a step costs three b × b element-wise passes
-  and two (2 × b)(b × b) products;
+  row sums of ``|z_i − z_j|``, O(b log b) after sorting the batch by ``z`` once per epoch); a step sweeps
+  the batch in ``z`` order with a Fenwick tree over the prediction ranks: O(b log b), and no distance
+  matrix of ``z`` is ever built;
 - **dense** (several attributes of which one is continuous, for CCdCov and JdCov): ``C`` from the b × b
   distance matrix of the batch, built when the batch is drawn from the level codes (one-hot levels are
-  √2 apart) and the encoded columns; a step costs four b × b passes.
+  √2 apart) and the encoded columns; a step is one pass over its upper triangle.
+
+The weights come from the compiled kernels of :mod:`lib.fairness.weight_kernels` (one call per term and
+step), exact with ``sign(0) = 0`` at tied predictions, as autograd differentiates ``|ŷ_i − ŷ_j|``.
 
 dCov (a sum over attributes) uses one grouped term for its categorical attributes and one sorted term
 per continuous one; CCdCov and JdCov use one term (JdCov of a single attribute is its dCov). Values equal
@@ -53,17 +54,16 @@ class Term:
     ----------
     method : {"grouped", "sorted", "dense"}
         How its weights are computed.
-    matrix : ndarray or Tensor or None
-        Grouped: the cell matrix ``4M/s``, ndarray of shape (K, K). Dense: the raw matrix ``D``, Tensor of
-        shape (b, b), with ``C_ij = D_ij + u_i + u_j + τ`` off the diagonal (the diagonal of ``C`` never
-        matters). Sorted: None.
+    matrix : ndarray or None
+        Grouped: the cell matrix ``4M/s``, shape (K, K). Dense: the raw matrix ``D``, shape (b, b), with
+        ``C_ij = D_ij + u_i + u_j + τ`` off the diagonal (the diagonal of ``C`` never matters). Sorted: None.
     index : ndarray of int64 or None, shape (b,)
         Grouped: the cell of each row. Sorted: the batch positions in increasing order of ``z``.
-    vector : ndarray
-        Grouped: the part of each row's weight that does not depend on the order of ŷ, shape (b,).
-        Dense: rows ``u`` and ones, shape (2, b). Sorted: rows ``1, u`` in ``z`` order, shape (2, b).
-    values : ndarray or None, shape (2, b)
-        Sorted: rows ``1, z`` in ``z`` order.
+    vector : ndarray, shape (b,)
+        Grouped: the part of each row's weight that does not depend on the order of ŷ. Dense: ``u``.
+        Sorted: ``u`` in ``z`` order.
+    values : ndarray or None, shape (b,)
+        Sorted: ``z`` in increasing order, centred on its batch mean.
     level : float
         ``τ`` (dense, sorted).
     factor : float
@@ -71,7 +71,7 @@ class Term:
     """
 
     method: str
-    matrix: np.ndarray | torch.Tensor | None
+    matrix: np.ndarray | None
     index: np.ndarray | None
     vector: np.ndarray
     values: np.ndarray | None
@@ -87,56 +87,15 @@ class BatchConstant:
     offset: float
 
 
-def _signs_of(values: np.ndarray) -> torch.Tensor:
-    """``sign(v_i − v_j)``, shape (b,) → (b, b), float64 (torch is the faster at this element-wise pass)."""
-    import torch
-
-    tensor = torch.from_numpy(values)
-    return (tensor[:, None] - tensor[None, :]).sign_()
-
-
-def _term_weights(values: np.ndarray, term: Term, positions: torch.Tensor | None) -> np.ndarray:
-    """``w`` of one term, shape (b,), for predictions ``values`` (shape (b,)); ``positions`` = sign(i − j)."""
-    if term.method == "grouped":
-        order = np.argsort(values)
-        ordered = term.index[order]
-        running = np.cumsum(term.matrix[ordered], axis=0)
-        weights = np.empty_like(values)
-        weights[order] = np.take_along_axis(running, ordered[:, None], axis=1)[:, 0]
-        weights += term.vector
-        return weights
-    if term.method == "dense":
-        pairs = _signs_of(values)
-        sums = term.vector @ pairs.numpy()
-        weights = pairs.mul_(term.matrix).sum(dim=1).numpy()
-        weights -= (term.vector[0] + term.level) * sums[1] + sums[0]
-        weights *= term.factor
-        return weights
-    pairs = _signs_of(values[term.index])
-    plain = term.vector @ pairs.numpy()
-    crossed = term.values @ pairs.mul_(positions).numpy()
-    inner = term.values[1] * crossed[0] - crossed[1]
-    inner -= (term.vector[1] + term.level) * plain[0] + plain[1]
-    weights = np.empty_like(values)
-    weights[term.index] = inner * term.factor
-    return weights
-
-
-def _term_value(values: np.ndarray, term: Term, unbiased: bool) -> float:
-    """The value of one term without gradient: O(b log b) for sorted terms, three passes for dense ones."""
-    import torch
-
-    from lib.fairness.distance_covariance import distance_covariance_sq
+def _term_weights(values: np.ndarray, term: Term) -> np.ndarray:
+    """``w`` of one term, shape (b,), for predictions ``values`` (float64, shape (b,))."""
+    from lib.fairness import weight_kernels
 
     if term.method == "grouped":
-        return float(values @ _term_weights(values, term, None))
+        return weight_kernels.grouped_weights(values, term.index, term.matrix, term.vector)
     if term.method == "sorted":
-        return distance_covariance_sq(values[term.index], term.values[1], unbiased=unbiased)
-    tensor = torch.from_numpy(values)
-    gaps = (tensor[:, None] - tensor[None, :]).abs_()
-    sums = term.vector @ gaps.numpy()
-    total = float(torch.dot(gaps.view(-1), term.matrix.reshape(-1))) + 2.0 * float(sums[0].sum())
-    return (total + term.level * float(sums[1].sum())) * (term.factor / 2.0)
+        return weight_kernels.sorted_weights(values, term.index, term.vector, term.values, term.level, term.factor)
+    return weight_kernels.dense_weights(values, term.matrix, term.vector, term.level, term.factor)
 
 
 class PenaltyPlan:
@@ -164,7 +123,6 @@ class PenaltyPlan:
         self.kind, self.c, self.unbiased = kind, float(c), unbiased
         self._cells = protected.cells
         self._n_cells = protected.cell_blocks[0].shape[0]
-        self._positions: dict[int, torch.Tensor] = {}
         continuous = [a.kind == "continuous" for a in protected.attributes]
         categorical = [block for block, cont in zip(protected.cell_blocks, continuous) if not cont]
         self._deltas: list[np.ndarray] = []
@@ -245,6 +203,38 @@ class PenaltyPlan:
             yield from (BatchConstant(tuple(part), float(offset)) for part, offset in zip(parts, offsets))
             start = stop
 
+    def gradient(self, predictions: np.ndarray, constant: BatchConstant, weight: float = 1.0) -> tuple[float, np.ndarray]:
+        """The penalty of one batch times ``weight`` (λ) and its gradient in the predictions.
+
+        The penalty is positively homogeneous of degree one in the predictions, so its value is the dot
+        product of the (centred) predictions with its gradient: one kernel call per term gives both.
+
+        Parameters
+        ----------
+        predictions : ndarray, shape (b,)
+            Model outputs of the batch rows, in the order the constant was built for.
+        constant : BatchConstant
+            From :meth:`constants` or :meth:`constant`.
+        weight : float, default 1.0
+            Factor applied to value and gradient.
+
+        Returns
+        -------
+        value : float
+            ``weight · P``.
+        gradient : ndarray of float64, shape (b,)
+            ``weight · ∂P/∂ŷ``; tied predictions count with ``sign(0) = 0``, as autograd's gradient of
+            ``|ŷ_i − ŷ_j|``.
+        """
+        values = np.ascontiguousarray(predictions, dtype=np.float64)
+        weights = _term_weights(values, constant.terms[0])
+        for term in constant.terms[1:]:
+            weights += _term_weights(values, term)
+        if weight != 1.0:
+            weights *= weight
+        value = float((values - values.mean()) @ weights) + weight * constant.offset
+        return value, weights
+
     def value(self, predictions: torch.Tensor, constant: BatchConstant, weight: float = 1.0) -> torch.Tensor:
         """The penalty of one batch times ``weight`` (λ), differentiable in the predictions.
 
@@ -255,32 +245,19 @@ class PenaltyPlan:
         constant : BatchConstant
             From :meth:`constants` or :meth:`constant`.
         weight : float, default 1.0
-            Factor applied to the penalty (folded into the weights, so autograd sees one dot product).
+            Factor applied to the penalty.
 
         Returns
         -------
         Tensor, shape ()
-            ``weight · P``; its gradient is ``weight`` times the sum of the terms' weights (ties get a valid
-            subgradient). Without gradient, sorted terms use the exact O(b log b) dCov and dense ones
-            ``Σ |ŷ_i − ŷ_j| C_ij / s``.
+            ``weight · P``, with the gradient of :meth:`gradient` (autograd sees one dot product).
         """
         import torch
 
-        values = predictions.detach().cpu().numpy()
-        if values.dtype != np.float64:
-            values = values.astype(np.float64)
+        value, weights = self.gradient(predictions.detach().cpu().numpy(), constant, weight)
         if not (torch.is_grad_enabled() and predictions.requires_grad):
-            total = sum(_term_value(values, term, self.unbiased) for term in constant.terms)
-            return torch.tensor(weight * (total + constant.offset), dtype=predictions.dtype, device=predictions.device)
-        positions = self._positions.get(values.size)
-        weights = _term_weights(values, constant.terms[0], positions)
-        for term in constant.terms[1:]:
-            weights += _term_weights(values, term, positions)
-        if weight != 1.0:
-            weights *= weight
-        weights_t = torch.from_numpy(weights)
-        if predictions.dtype != torch.float64 or predictions.device.type != "cpu":
-            weights_t = weights_t.to(dtype=predictions.dtype, device=predictions.device)
+            return torch.tensor(value, dtype=predictions.dtype, device=predictions.device)
+        weights_t = torch.from_numpy(weights).to(dtype=predictions.dtype, device=predictions.device)
         result = torch.dot(predictions, weights_t)
         return result + weight * constant.offset if constant.offset else result
 
@@ -306,11 +283,9 @@ class PenaltyPlan:
 
     def _sorted_terms(self, column: np.ndarray, rows: np.ndarray) -> list[Term]:
         """Sorted terms of batches for one continuous attribute, shape (m, b) rows → m terms."""
-        import torch
-
         m, b = rows.shape
         values = column[rows]
-        order = np.argsort(values, axis=1, kind="stable")
+        order = np.argsort(values, axis=1)
         ordered = np.take_along_axis(values, order, axis=1)
         below = np.cumsum(ordered, axis=1) - ordered
         totals = ordered.sum(axis=1, keepdims=True)
@@ -320,14 +295,9 @@ class PenaltyPlan:
             u, levels = sums / -(b - 2), grand / ((b - 1) * (b - 2))
         else:
             u, levels = sums / -b, grand / b**2
-        ones = np.ones((m, b))
-        vectors = np.stack([ones, u], axis=1)
-        columns = np.stack([ones, ordered], axis=1)
-        if b not in self._positions:
-            positions = torch.arange(b)
-            self._positions[b] = (positions[:, None] - positions[None, :]).sign_().to(torch.float64)
+        centred = ordered - totals / b
         factor = 2.0 / self._scale(b)
-        return [Term("sorted", None, order[i], vectors[i], columns[i], float(levels[i]), factor) for i in range(m)]
+        return [Term("sorted", None, order[i], u[i], centred[i], float(levels[i]), factor) for i in range(m)]
 
     def _dense_term(self, rows: np.ndarray) -> tuple[Term, float]:
         """The dense term of one batch (raw matrix, row sums, centring) and its constant ``κ``."""
@@ -357,8 +327,7 @@ class PenaltyPlan:
             u, level = rows_sum / -(b - 2), total / ((b - 1) * (b - 2))
         else:
             u, level = rows_sum / -b, total / b**2
-        vector = torch.stack([u, torch.ones_like(u)]).numpy()
-        return Term("dense", matrix, None, vector, None, level, 2.0 / self._scale(b)), offset
+        return Term("dense", matrix.numpy(), None, u.numpy(), None, level, 2.0 / self._scale(b)), offset
 
 
 def _distances(values: torch.Tensor, levels: bool) -> torch.Tensor:

@@ -4,14 +4,15 @@ Models: logistic regression (binary), linear regression (continuous), Poisson re
 offset (counts, ``μ_i = exposure_i · exp(f(x_i))``), each either linear or a small MLP (ReLU, dropout).
 The penalty acts on the probability (binary), on the prediction of the standardised target (continuous,
 so that λ does not depend on the target's unit) or on the exposure-scaled expected count (counts, as the
-authors). It is the exact grouped penalty (O(b log b + bK) per batch) when every protected attribute is
-categorical, and the exact O(b²) mini-batch penalty otherwise; both come from a
-:class:`lib.fairness.batch_penalty.PenaltyPlan` built once per fit, whose per-batch constants are
-prepared for a whole epoch at once, so a step only evaluates the prediction-dependent weights. The
-epoch without penalty runs the same loop (same batches, same loader) minus the penalty.
+authors). The penalty comes from a :class:`lib.fairness.batch_penalty.PenaltyPlan` built once per fit,
+whose per-batch constants are prepared for a whole epoch at once; it is exact, O(b log b) per batch
+unless CCdCov or JdCov mixes a continuous attribute with others (then O(b²)). A step evaluates the
+penalty's value and gradient in the predictions with compiled kernels and hands the gradient to the
+backward pass beside the task loss's, so autograd sees no penalty node. The epoch without penalty runs
+the same loop (same batches, same loader) minus the penalty.
 Adam replaces the authors' AdaHessian. Early stopping watches the validation objective (task loss +
-λ · penalty on the whole validation part; with a continuous attribute, whose penalty may be O(n²), on a
-seeded subsample of 1000 validation rows, its constant prepared once per fit) with a patience, and restores the best weights.
+λ · penalty on the whole validation part; on a seeded subsample of 1000 validation rows when the penalty
+is O(n²), its constant prepared once per fit) with a patience, and restores the best weights.
 """
 
 from __future__ import annotations
@@ -250,13 +251,13 @@ def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
     _initial_bias(network, data.task, data.y[train], data.exposure[train])
     optimiser = torch.optim.Adam(network.parameters(), lr=settings.lr)
     generator = torch.Generator().manual_seed(settings.seed)
-    check = held_out
-    if not data.protected.exact_cells and held_out.size > _VALIDATION_ROWS:
-        check = np.sort(np.random.default_rng(settings.seed).choice(held_out, _VALIDATION_ROWS, replace=False))
     model = TrainedModel(settings, data.task, network, mean, scale)
     plan = None
     if settings.lam > 0:
         plan = PenaltyPlan(settings.penalty, data.protected, c=settings.c, unbiased=settings.unbiased)
+    check = held_out
+    if plan is not None and "dense" in plan.methods and held_out.size > _VALIDATION_ROWS:
+        check = np.sort(np.random.default_rng(settings.seed).choice(held_out, _VALIDATION_ROWS, replace=False))
     check_constant = plan.constant(check) if plan is not None else None
     best, best_state, waited = np.inf, None, 0
     for epoch in range(1, settings.epochs + 1):
@@ -270,14 +271,18 @@ def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
         total = 0.0
         for rows, constant in zip(batches, constants):
             raw = network(X[rows])[:, 0]
-            objective = _loss(data.task, raw, y[rows], exposure[rows])
-            if constant is not None:
-                out = _output(data.task, raw, exposure[rows])
-                objective = objective + plan.value(out, constant, settings.lam)
+            batch_exposure = exposure[rows]
+            objective = _loss(data.task, raw, y[rows], batch_exposure)
             optimiser.zero_grad()
-            objective.backward()
+            if constant is None:
+                objective.backward()
+                penalty = 0.0
+            else:
+                out = _output(data.task, raw, batch_exposure)
+                penalty, gradient = plan.gradient(out.detach().numpy(), constant, settings.lam)
+                torch.autograd.backward((objective, out), (None, torch.from_numpy(gradient)))
             optimiser.step()
-            total += float(objective.detach()) * rows.size
+            total += (float(objective.detach()) + penalty) * rows.size
         score = _validation_objective(network, settings, data, check, plan, check_constant, X, y, exposure)
         model.history.append((total / train.size, score))
         if score < best - 1e-9:
