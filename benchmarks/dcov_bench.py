@@ -9,9 +9,11 @@ Measures, in one process with one thread (medians of repeats):
    grouped one, and of the prepared steps of :class:`lib.fairness.batch_penalty.PenaltyPlan` (grouped,
    sorted, dense), for b = 256 … 4096;
 4. training time per epoch (20,000 rows, batches of 256) without and with the CCdCov penalty, for the
-   linear model and an MLP, with categorical attributes (grouped terms), one continuous attribute (sorted
-   term) and a binary + continuous pair (dense b × b term; also dCov, which splits it into grouped +
-   sorted terms), the two fits alternating.
+   linear model and an MLP, with categorical attributes (grouped term, O(b log b + bK) per step), one
+   continuous attribute (sorted term, O(b log b)) and a binary + continuous pair (dense b × b term; also
+   dCov, which splits it into grouped + sorted terms), the two fits alternating. Each penalised fit
+   includes everything the penalty costs: the plan, the per-batch constants, the compiled weight
+   kernels (compiled before timing, as in a running server) and the validation penalty of every epoch.
 
 Targets: ``penalty_epoch_overhead_{categorical,continuous,mixed}`` are the worst (over the two models)
 median ratio of epoch times with / without the CCdCov penalty; ``penalty_overhead_per_epoch`` is the

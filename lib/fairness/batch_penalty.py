@@ -17,7 +17,7 @@ are computed without gradient, so autograd sees one dot product and the gradient
   matrix of ``z`` is ever built;
 - **dense** (several attributes of which one is continuous, for CCdCov and JdCov): ``C`` from the b × b
   distance matrix of the batch, built when the batch is drawn from the level codes (one-hot levels are
-  √2 apart) and the encoded columns; a step is one pass over its upper triangle.
+  √2 apart) and the encoded columns; a step is one pass over it.
 
 The weights come from the compiled kernels of :mod:`lib.fairness.weight_kernels` (one call per term and
 step), exact with ``sign(0) = 0`` at tied predictions, as autograd differentiates ``|ŷ_i − ŷ_j|``.
@@ -30,8 +30,7 @@ per continuous one; CCdCov and JdCov use one term (JdCov of a single attribute i
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -46,8 +45,7 @@ if TYPE_CHECKING:
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(NamedTuple):
     """One exact term of a batch penalty.
 
     Parameters
@@ -79,8 +77,7 @@ class Term:
     factor: float
 
 
-@dataclass(frozen=True)
-class BatchConstant:
+class BatchConstant(NamedTuple):
     """What a penalty needs from the protected attributes of one batch: its terms and ``κ``."""
 
     terms: tuple[Term, ...]
@@ -114,7 +111,6 @@ class PenaltyPlan:
     """
 
     def __init__(self, kind: str, protected: ProtectedEncoding, *, c: float = 1.0, unbiased: bool = True) -> None:
-        import torch
 
         if kind not in PENALTIES:
             raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")
@@ -127,25 +123,27 @@ class PenaltyPlan:
         categorical = [block for block, cont in zip(protected.cell_blocks, continuous) if not cont]
         self._deltas: list[np.ndarray] = []
         self._sorted: list[np.ndarray] = []
-        self._dense: list[tuple[torch.Tensor, bool]] = []
+        self._dense_columns: np.ndarray | None = None
+        self._dense_levels = np.zeros(0, dtype=bool)
         if not any(continuous):
             self._deltas = penalty_deltas(kind, protected.cell_blocks)
         elif kind == "dcov" or len(protected.blocks) == 1:
             self._deltas = penalty_deltas("dcov", categorical) if categorical else []
             self._sorted = [block[:, 0] for block, cont in zip(protected.blocks, continuous) if cont]
         else:
-            self._dense = [
-                (torch.from_numpy(np.ascontiguousarray(codes)), True)
-                if attribute.kind == "categorical"
-                else (torch.from_numpy(np.ascontiguousarray(block[:, 0])), False)
-                for attribute, block, codes in zip(protected.attributes, protected.blocks, protected.codes.T)
-            ]
+            self._dense_levels = np.array([a.kind == "categorical" for a in protected.attributes])
+            self._dense_columns = np.column_stack(
+                [
+                    codes.astype(np.float64) if levels else block[:, 0]
+                    for levels, block, codes in zip(self._dense_levels, protected.blocks, protected.codes.T)
+                ]
+            )
 
     @property
     def methods(self) -> tuple[str, ...]:
         """The methods of the terms, e.g. ``("grouped", "sorted")``."""
         return (("grouped",) if self._deltas else ()) + ("sorted",) * len(self._sorted) + (
-            ("dense",) if self._dense else ()
+            ("dense",) if self._dense_columns is not None else ()
         )
 
     def constant(self, rows: np.ndarray) -> BatchConstant:
@@ -181,7 +179,7 @@ class PenaltyPlan:
         start = 0
         while start < len(batches):
             size = batches[start].size
-            limit = max(1, _CHUNK // (size * max(self._n_cells, 2))) if not self._dense else 1
+            limit = max(1, _CHUNK // (size * max(self._n_cells, 2))) if self._dense_columns is None else 1
             stop = start + 1
             while stop < len(batches) and stop - start < limit and batches[stop].size == size:
                 stop += 1
@@ -196,14 +194,16 @@ class PenaltyPlan:
             for values in self._sorted:
                 for part, term in zip(parts, self._sorted_terms(values, rows)):
                     part.append(term)
-            if self._dense:
+            if self._dense_columns is not None:
                 term, offset = self._dense_term(rows[0])
                 parts[0].append(term)
                 offsets[0] += offset
             yield from (BatchConstant(tuple(part), float(offset)) for part, offset in zip(parts, offsets))
             start = stop
 
-    def gradient(self, predictions: np.ndarray, constant: BatchConstant, weight: float = 1.0) -> tuple[float, np.ndarray]:
+    def gradient(
+        self, predictions: np.ndarray, constant: BatchConstant, weight: float = 1.0
+    ) -> tuple[float, np.ndarray]:
         """The penalty of one batch times ``weight`` (λ) and its gradient in the predictions.
 
         The penalty is positively homogeneous of degree one in the predictions, so its value is the dot
@@ -226,14 +226,15 @@ class PenaltyPlan:
             ``weight · ∂P/∂ŷ``; tied predictions count with ``sign(0) = 0``, as autograd's gradient of
             ``|ŷ_i − ŷ_j|``.
         """
+        from lib.fairness import weight_kernels
+
         values = np.ascontiguousarray(predictions, dtype=np.float64)
         weights = _term_weights(values, constant.terms[0])
         for term in constant.terms[1:]:
             weights += _term_weights(values, term)
         if weight != 1.0:
             weights *= weight
-        value = float((values - values.mean()) @ weights) + weight * constant.offset
-        return value, weights
+        return weight_kernels.centred_dot(values, weights) + weight * constant.offset, weights
 
     def value(self, predictions: torch.Tensor, constant: BatchConstant, weight: float = 1.0) -> torch.Tensor:
         """The penalty of one batch times ``weight`` (λ), differentiable in the predictions.
@@ -301,69 +302,19 @@ class PenaltyPlan:
 
     def _dense_term(self, rows: np.ndarray) -> tuple[Term, float]:
         """The dense term of one batch (raw matrix, row sums, centring) and its constant ``κ``."""
-        import torch
+        from lib.fairness.weight_kernels import dense_matrix
 
-        index = torch.from_numpy(rows)
         b = rows.size
-        offset = 0.0
-        if self.kind == "jdcov":
-            matrix = torch.ones((b, b), dtype=torch.float64)
-            for values, levels in self._dense:
-                matrix.mul_(_centre_(_distances(values[index], levels), self.unbiased).neg_().add_(self.c))
-            if self.unbiased:
-                matrix.diagonal().zero_()
-            power = len(self._dense) + 1
-            last = self.c**power * ((b - 1) / (b - 3) if self.unbiased else 1.0)
-            offset = self.c * float(matrix.sum()) / self._scale(b) - last
-            matrix.neg_()
-        else:
-            matrix = _squared_distances(*self._dense[0], index)
-            for values, levels in self._dense[1:]:
-                matrix.add_(_squared_distances(values, levels, index))
-            matrix.sqrt_()
-        rows_sum = matrix.sum(dim=1)
+        jdcov = self.kind == "jdcov"
+        matrix, rows_sum = dense_matrix(rows, self._dense_columns, self._dense_levels, jdcov, self.c, self.unbiased)
         total = float(rows_sum.sum())
+        offset = 0.0
+        if jdcov:
+            power = self._dense_levels.size + 1
+            last = self.c**power * ((b - 1) / (b - 3) if self.unbiased else 1.0)
+            offset = -self.c * total / self._scale(b) - last
         if self.unbiased:
             u, level = rows_sum / -(b - 2), total / ((b - 1) * (b - 2))
         else:
             u, level = rows_sum / -b, total / b**2
-        return Term("dense", matrix.numpy(), None, u.numpy(), None, level, 2.0 / self._scale(b)), offset
-
-
-def _distances(values: torch.Tensor, levels: bool) -> torch.Tensor:
-    """Distances between the encodings of one attribute, shape (b,) → (b, b).
-
-    ``values`` holds the level codes of a one-hot attribute (``levels``: distinct levels are √2 apart)
-    or the single encoded column of a binary or continuous one (``|v_i − v_j|``).
-    """
-    import torch
-
-    if levels:
-        return (values[:, None] != values[None, :]).to(torch.float64).mul_(np.sqrt(2.0))
-    return (values[:, None] - values[None, :]).abs_()
-
-
-def _squared_distances(values: torch.Tensor, levels: bool, index: torch.Tensor) -> torch.Tensor:
-    """Squared distances between the encodings of one attribute over the rows ``index``, shape (b, b)."""
-    import torch
-
-    part = values[index]
-    if levels:
-        return (part[:, None] != part[None, :]).to(torch.float64).mul_(2.0)
-    gaps = part[:, None] - part[None, :]
-    return gaps.mul_(gaps)
-
-
-def _centre_(matrix: torch.Tensor, unbiased: bool) -> torch.Tensor:
-    """U-centring (zero diagonal) or double centring of a symmetric (b, b) matrix, in place."""
-    b = matrix.shape[0]
-    rows = matrix.sum(dim=1)
-    total = float(rows.sum())
-    if unbiased:
-        rows /= b - 2
-        matrix.sub_(rows[:, None]).sub_(rows[None, :]).add_(total / ((b - 1) * (b - 2)))
-        matrix.diagonal().zero_()
-    else:
-        rows /= b
-        matrix.sub_(rows[:, None]).sub_(rows[None, :]).add_(total / b**2)
-    return matrix
+        return Term("dense", matrix, None, u, None, level, 2.0 / self._scale(b)), offset

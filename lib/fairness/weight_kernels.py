@@ -9,10 +9,11 @@ autograd gives ``|v_i − v_j|`` at zero), in one call and without any b × b te
   cells, O(b log b + bK);
 - :func:`sorted_weights`: ``C_ij = |z_i − z_j| + u_i + u_j + τ`` for one continuous attribute ``z``: one
   sort and a Fenwick tree over the prediction ranks, swept in ``z`` order, O(b log b);
-- :func:`dense_weights`: ``C_ij = D_ij + u_i + u_j + τ`` for any symmetric ``D``, one pass over the
-  upper triangle, O(b²).
+- :func:`dense_weights`: ``C_ij = D_ij + u_i + u_j + τ`` for any symmetric ``D``, one pass over ``D``,
+  O(b²); :func:`dense_matrix` builds ``D`` and its row sums for a batch, once per batch and epoch.
 
-Numba compiles each kernel on its first call in a process (about a second; nothing is written to disk).
+:func:`centred_dot` turns weights into the value. Numba compiles each kernel on its first call in a
+process (about 3 s for all of them; nothing is written to disk).
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_SUMS_IN_ANY_ORDER = {"reassoc"}
+"""LLVM may reorder the O(b²) sums to vectorise them; no other IEEE rule is relaxed."""
+
 
 @njit(nogil=True)
 def grouped_weights(values: np.ndarray, cells: np.ndarray, matrix: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    """Weights of a grouped term: ``w_i = Σ_{v_j < v_i} T_{g_i g_j} + (T_{g_i g_i} + Σ_{v_j = v_i} T_{g_i g_j}) / 2 + s_i``.
+    """Weights of a grouped term.
+
+    ``w_i = Σ_{v_j < v_i} T_{g_i g_j} + (T_{g_i g_i} + Σ_{v_j = v_i} T_{g_i g_j}) / 2 + s_i``.
 
     With ``s_i = −Σ_j T_{g_i g_j} / 2 − T_{g_i g_i} / 2`` this is ``Σ_j sign(v_i − v_j) T_{g_i g_j} / 2``.
 
@@ -156,11 +162,13 @@ def sorted_weights(
         later_less_z = z_below[rank] - less_z
         later_more_count = above_count - more_count
         later_more_z = above_z - more_z
-        a = (less_count - more_count) - (later_less_count - later_more_count)
-        s = (less_z - more_z) - (later_less_z - later_more_z)
-        r = count_below[rank] - above_count
-        t = u_below[rank] - (total_u - u_below[rank] - u_sum[rank])
-        weights[index[position]] = factor * (z[position] * a - s + (u[position] + level) * r + t)
+        crossed_count = (less_count - more_count) - (later_less_count - later_more_count)
+        crossed_z = (less_z - more_z) - (later_less_z - later_more_z)
+        signs = count_below[rank] - above_count
+        signed_u = u_below[rank] - (total_u - u_below[rank] - u_sum[rank])
+        weights[index[position]] = factor * (
+            z[position] * crossed_count - crossed_z + (u[position] + level) * signs + signed_u
+        )
         node = rank + 1
         while node <= n_ranks:
             tree_count[node] += 1.0
@@ -171,7 +179,7 @@ def sorted_weights(
     return weights
 
 
-@njit(nogil=True)
+@njit(nogil=True, fastmath=_SUMS_IN_ANY_ORDER)
 def dense_weights(values: np.ndarray, matrix: np.ndarray, u: np.ndarray, level: float, factor: float) -> np.ndarray:
     """Weights of a dense term: ``w_i = f · Σ_j sign(v_i − v_j)(D_ij + u_i + u_j + τ)``.
 
@@ -180,7 +188,7 @@ def dense_weights(values: np.ndarray, matrix: np.ndarray, u: np.ndarray, level: 
     values : ndarray of float64, shape (b,)
         Predictions of the batch.
     matrix : ndarray of float64, shape (b, b)
-        Symmetric ``D`` (only the upper triangle is read).
+        Symmetric ``D``.
     u : ndarray of float64, shape (b,)
     level : float
         ``τ``.
@@ -192,17 +200,118 @@ def dense_weights(values: np.ndarray, matrix: np.ndarray, u: np.ndarray, level: 
     ndarray of float64, shape (b,)
     """
     b = values.size
-    pairs = np.zeros(b)
-    signs = np.zeros(b)
-    for i in range(b):
-        for j in range(i + 1, b):
-            gap = values[i] - values[j]
-            sign = np.sign(gap)
-            pairs[i] += sign * (matrix[i, j] + u[j])
-            pairs[j] -= sign * (matrix[i, j] + u[i])
-            signs[i] += sign
-            signs[j] -= sign
     weights = np.empty(b)
     for i in range(b):
-        weights[i] = factor * (pairs[i] + (u[i] + level) * signs[i])
+        pairs = 0.0
+        signs = 0.0
+        for j in range(b):
+            gap = values[i] - values[j]
+            sign = (gap > 0.0) * 1.0 - (gap < 0.0) * 1.0
+            pairs += sign * (matrix[i, j] + u[j])
+            signs += sign
+        weights[i] = factor * (pairs + (u[i] + level) * signs)
     return weights
+
+
+@njit(nogil=True)
+def centred_dot(values: np.ndarray, weights: np.ndarray) -> float:
+    """``Σ_i (v_i − v̄) w_i``: a term's value from its weights (it is positively homogeneous of degree one).
+
+    The weights sum to zero, so centring changes nothing but the rounding when the predictions share a
+    large offset.
+
+    Parameters
+    ----------
+    values, weights : ndarray of float64, shape (b,)
+
+    Returns
+    -------
+    float
+    """
+    mean = values.mean()
+    total = 0.0
+    for i in range(values.size):
+        total += (values[i] - mean) * weights[i]
+    return total
+
+
+@njit(nogil=True, fastmath=_SUMS_IN_ANY_ORDER)
+def _distances_from(x: np.ndarray, i: int, levels: bool, out: np.ndarray) -> None:
+    """Distances of row i to every row, into ``out``: √2 between distinct levels, else ``|x_i − x_j|``."""
+    if levels:
+        for j in range(x.size):
+            out[j] = np.sqrt(2.0) * (x[j] != x[i])
+    else:
+        for j in range(x.size):
+            out[j] = abs(x[i] - x[j])
+
+
+@njit(nogil=True, fastmath=_SUMS_IN_ANY_ORDER)
+def dense_matrix(
+    rows: np.ndarray, columns: np.ndarray, levels: np.ndarray, jdcov: bool, c: float, unbiased: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The raw matrix of a dense term over some rows, and its row sums.
+
+    CCdCov: ``D_ij`` is the Euclidean distance between the rows' encodings (one-hot levels √2 apart).
+    JdCov: ``D_ij = −Π_k (c − Ũ^k_ij)`` with ``Ũ^k`` the U-centred (``unbiased``, zero diagonal) or
+    double-centred distance matrix of attribute k, and a zero diagonal when ``unbiased``.
+
+    Parameters
+    ----------
+    rows : ndarray of int64, shape (b,)
+        Rows of the batch.
+    columns : ndarray of float64, shape (n, a)
+        Per attribute, its level codes (``levels[k]``) or its single encoded column, for all n rows.
+    levels : ndarray of bool, shape (a,)
+        Which attributes are one-hot encoded levels.
+    jdcov : bool
+        JdCov product instead of joint distances.
+    c : float
+        JdCov constant.
+    unbiased : bool
+        U- or double centring (JdCov only).
+
+    Returns
+    -------
+    matrix : ndarray of float64, shape (b, b)
+        Symmetric ``D``.
+    rows_sum : ndarray of float64, shape (b,)
+        ``Σ_j D_ij``.
+    """
+    b = rows.size
+    a = columns.shape[1]
+    x = np.empty((a, b))
+    for i in range(b):
+        for k in range(a):
+            x[k, i] = columns[rows[i], k]
+    distances = np.empty(b)
+    centring = np.zeros((a, b))
+    if jdcov:
+        divisor, grand = (b - 2.0, (b - 1.0) * (b - 2.0)) if unbiased else (float(b), float(b) * b)
+        for k in range(a):
+            for i in range(b):
+                _distances_from(x[k], i, levels[k], distances)
+                centring[k, i] = distances.sum()
+            shift = 0.5 * centring[k].sum() / grand
+            for i in range(b):
+                centring[k, i] = centring[k, i] / divisor - shift
+    matrix = np.empty((b, b))
+    rows_sum = np.empty(b)
+    for i in range(b):
+        row = matrix[i]
+        row[:] = -1.0 if jdcov else 0.0
+        for k in range(a):
+            _distances_from(x[k], i, levels[k], distances)
+            if jdcov:
+                for j in range(b):
+                    row[j] *= c - (distances[j] - centring[k, i] - centring[k, j])
+            else:
+                for j in range(b):
+                    row[j] += distances[j] * distances[j]
+        if not jdcov:
+            for j in range(b):
+                row[j] = np.sqrt(row[j])
+        elif unbiased:
+            row[i] = 0.0
+        rows_sum[i] = row.sum()
+    return matrix, rows_sum

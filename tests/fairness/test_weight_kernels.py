@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.fairness.weight_kernels import dense_weights, grouped_weights, sorted_weights
+from lib.fairness.weight_kernels import dense_matrix, dense_weights, grouped_weights, sorted_weights
 
 
 def _predictions(rng: np.random.Generator, b: int, tied: bool) -> np.ndarray:
@@ -66,3 +66,17 @@ def test_dense_weights_are_signed_row_sums_and_give_the_value(b: int, tied: bool
     weights = dense_weights(values, matrix, u, level, factor)
     assert np.allclose(weights, expected, rtol=1e-12, atol=1e-12)
     assert values @ weights == pytest.approx(value, rel=1e-10, abs=1e-10)
+
+
+def test_dense_matrix_of_ccdcov_is_the_distance_between_encodings() -> None:
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(7)
+    codes, age = rng.integers(0, 3, 50), rng.uniform(size=50)
+    columns = np.column_stack([codes.astype(np.float64), age])
+    encoded = np.column_stack([np.eye(3)[codes], age])
+    rows = rng.choice(50, 20, replace=False)
+    matrix, rows_sum = dense_matrix(rows, columns, np.array([True, False]), False, 1.0, True)
+    reference = cdist(encoded[rows], encoded[rows])
+    assert np.allclose(matrix, reference, rtol=1e-14, atol=1e-14)
+    assert np.allclose(rows_sum, reference.sum(axis=1), rtol=1e-13)
