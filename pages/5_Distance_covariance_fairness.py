@@ -16,7 +16,9 @@ from lib.fairness.calibration import sweep, tradeoff_table
 from lib.fairness.data import TASKS, leaking_columns, prepare_data
 from lib.fairness.encoding import KINDS, infer_kind
 from lib.fairness.metrics import (
+    DEPENDENCE_ROWS,
     TASK_METRIC,
+    dependence_rows,
     dependence_warnings,
     evaluate,
     group_table,
@@ -167,6 +169,11 @@ st.caption(
     f"{len(set(data.protected.cells))} intersectional cells."
 )
 validation_protected = data.protected.subset(data.validation)
+if dependence_rows(validation_protected).size < len(data.validation):
+    st.caption(
+        f"dCor, CCdCov, JdCov and the permutation test use a seeded subsample of {DEPENDENCE_ROWS:,} of the "
+        f"{len(data.validation):,} validation rows: with a continuous attribute mixed with others they cost O(n²)."
+    )
 for line in small_cell_warnings(validation_protected):
     st.warning(ui.plain("Validation set: " + line))
 if "jdcov" in penalties:

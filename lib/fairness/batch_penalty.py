@@ -111,7 +111,6 @@ class PenaltyPlan:
     """
 
     def __init__(self, kind: str, protected: ProtectedEncoding, *, c: float = 1.0, unbiased: bool = True) -> None:
-
         if kind not in PENALTIES:
             raise ParameterError(f"Unknown penalty '{kind}'; choose one of {', '.join(PENALTIES)}.")
         if kind == "jdcov" and c <= 0:

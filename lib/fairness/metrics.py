@@ -7,8 +7,10 @@
   shares ``π_s`` (or uniform weights), each ``p_s`` a Gaussian KDE with its own Silverman bandwidth
   floored by the pooled within-cell spread (adaptive, unlike the authors' fixed 0.15) on a common grid, or a histogram on common bins.
 - UF = ``Var_s(E[ŷ|s]) / Var(ŷ)`` (ddof = 1, cell means not weighted by size, as the authors).
-- dCor² (V), CCdCov² and JdCov² (U) on the whole set: exact grouped when the attributes are categorical.
-- Permutation test of ŷ ⊥ (Z₁…Z_d) with the CCdCov V-statistic.
+- dCor² (V), CCdCov² and JdCov² (U) on the whole set: exact grouped when the attributes are categorical,
+  exact O(n log n) with one continuous attribute; with a continuous attribute mixed with others (O(n²)
+  time and memory) on a seeded subsample of at most :data:`DEPENDENCE_ROWS` rows.
+- Permutation test of ŷ ⊥ (Z₁…Z_d) with the CCdCov V-statistic, on the same rows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ TASK_METRIC: dict[str, tuple[str, str]] = {
 
 SMALL_CELL = 20
 """Cells with fewer rows than this are flagged: their means and densities are noisy."""
+
+DEPENDENCE_ROWS = 3000
+"""Rows of the seeded subsample on which O(n²) dependence statistics and permutation tests run."""
 
 
 def cell_table(
@@ -235,21 +240,47 @@ def jensen_shannon(
     return float(max(_entropy_bits(mixture) - pi @ _entropy_bits(probabilities), 0.0))
 
 
-def dependence_statistics(predictions: np.ndarray, protected: ProtectedEncoding, *, c: float = 1.0) -> dict[str, float]:
-    """dCor² (V, between ŷ and the concatenated attributes), CCdCov² and JdCov² (U) on the whole set.
+def dependence_rows(protected: ProtectedEncoding, *, seed: int = 0) -> np.ndarray:
+    """The rows the dependence statistics use: all, or a seeded subsample when they would be O(n²).
 
-    Exact grouped computation when every attribute is categorical (O(n log n + nK)), the blocked
-    O(n²) one otherwise.
+    Parameters
+    ----------
+    protected : ProtectedEncoding
+        Protected attributes of the set, n rows.
+    seed : int, default 0
+        Seed of the subsample.
+
+    Returns
+    -------
+    ndarray of int64, shape (m,)
+        Sorted row positions; m = n unless a continuous attribute is mixed with others and
+        n > :data:`DEPENDENCE_ROWS`, then m = :data:`DEPENDENCE_ROWS`.
+    """
+    from lib.fairness.batch_penalty import PenaltyPlan
+
+    n = protected.cells.size
+    if n <= DEPENDENCE_ROWS or "dense" not in PenaltyPlan("ccdcov", protected).methods:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, DEPENDENCE_ROWS, replace=False))
+
+
+def dependence_statistics(
+    predictions: np.ndarray, protected: ProtectedEncoding, *, c: float = 1.0, seed: int = 0
+) -> dict[str, float]:
+    """dCor² (V, between ŷ and the concatenated attributes), CCdCov² and JdCov² (U).
+
+    Exact grouped computation when every attribute is categorical (O(n log n + nK)); otherwise the
+    penalties of :class:`lib.fairness.batch_penalty.PenaltyPlan` on the rows of :func:`dependence_rows`
+    (O(n log n) with one continuous attribute, O(n²) on at most :data:`DEPENDENCE_ROWS` rows when it is
+    mixed with others).
 
     Returns
     -------
     dict
         Keys ``dcor``, ``ccdcov``, ``jdcov``.
     """
-    from lib.fairness.distance_covariance import (
-        distance_correlation_sq,
-        distance_covariance_sq,
-    )
+    from lib.fairness.batch_penalty import PenaltyPlan
+    from lib.fairness.distance_covariance import distance_covariance_sq
 
     if protected.exact_cells:
         from lib.fairness.grouped import grouped_distance_variance, grouped_statistic
@@ -257,22 +288,22 @@ def dependence_statistics(predictions: np.ndarray, protected: ProtectedEncoding,
         cov_v = grouped_statistic(predictions, protected.cells, protected.cell_blocks, "ccdcov", unbiased=False)
         var_pred = distance_covariance_sq(predictions, predictions)
         var_z = grouped_distance_variance(protected.cells, protected.cell_blocks)
-        dcor = cov_v / np.sqrt(var_pred * var_z) if var_pred > 0 and var_z > 0 else 0.0
         ccdcov = grouped_statistic(predictions, protected.cells, protected.cell_blocks, "ccdcov")
         jdcov = grouped_statistic(predictions, protected.cells, protected.cell_blocks, "jdcov", c=c)
-        return {"dcor": float(dcor), "ccdcov": ccdcov, "jdcov": jdcov}
-    import torch
+    else:
+        rows = dependence_rows(protected, seed=seed)
+        values, z = predictions[rows], protected.matrix[rows]
 
-    from lib.fairness.torch_penalties import jdcov_sq
+        def statistic(kind: str, unbiased: bool) -> float:
+            plan = PenaltyPlan(kind, protected, c=c, unbiased=unbiased)
+            return plan.gradient(values, plan.constant(rows))[0]
 
-    z = protected.matrix
-    tensor = torch.tensor(predictions, dtype=torch.float64)
-    blocks = [torch.tensor(block) for block in protected.blocks]
-    return {
-        "dcor": distance_correlation_sq(predictions, z),
-        "ccdcov": distance_covariance_sq(predictions, z, unbiased=True),
-        "jdcov": float(jdcov_sq(tensor, blocks, c=c)),
-    }
+        cov_v = statistic("ccdcov", False)
+        var_pred = distance_covariance_sq(values, values)
+        var_z = distance_covariance_sq(z[:, 0], z[:, 0]) if z.shape[1] == 1 else distance_covariance_sq(z, z)
+        ccdcov, jdcov = statistic("ccdcov", True), statistic("jdcov", True)
+    dcor = cov_v / np.sqrt(var_pred * var_z) if var_pred > 0 and var_z > 0 else 0.0
+    return {"dcor": float(dcor), "ccdcov": float(ccdcov), "jdcov": float(jdcov)}
 
 
 def permutation_test(
@@ -280,7 +311,8 @@ def permutation_test(
 ) -> tuple[float, float]:
     """Permutation test of independence between ŷ and all protected attributes jointly.
 
-    Statistic: the CCdCov V-statistic; the predictions are permuted ``n_permutations`` times.
+    Statistic: the CCdCov V-statistic, on the rows of :func:`dependence_rows`; the predictions are
+    permuted ``n_permutations`` times. Each permutation costs one exact penalty evaluation.
 
     Returns
     -------
@@ -289,25 +321,17 @@ def permutation_test(
     p_value : float
         ``(1 + #{permuted ≥ observed}) / (1 + n_permutations)``.
     """
-    from lib.fairness.distance_covariance import distance_covariance_sq
-    from lib.fairness.grouped import grouped_statistic
+    from lib.fairness.batch_penalty import PenaltyPlan
 
     if n_permutations < 1:
         raise ParameterError("The permutation test needs at least one permutation.")
     rng = np.random.default_rng(seed)
-    if protected.exact_cells:
-
-        def statistic(values: np.ndarray) -> float:
-            return grouped_statistic(values, protected.cells, protected.cell_blocks, "ccdcov", unbiased=False)
-
-    else:
-        z = protected.matrix
-
-        def statistic(values: np.ndarray) -> float:
-            return distance_covariance_sq(values, z)
-
-    observed = statistic(predictions)
-    permuted = np.array([statistic(rng.permutation(predictions)) for _ in range(n_permutations)])
+    rows = dependence_rows(protected, seed=seed)
+    plan = PenaltyPlan("ccdcov", protected, unbiased=False)
+    constant = plan.constant(rows)
+    values = predictions[rows]
+    observed = plan.gradient(values, constant)[0]
+    permuted = np.array([plan.gradient(rng.permutation(values), constant)[0] for _ in range(n_permutations)])
     return observed, float((1 + np.sum(permuted >= observed * (1 - 1e-12))) / (1 + n_permutations))
 
 
@@ -433,7 +457,7 @@ def evaluate(
     metrics["jsd"] = jensen_shannon(predictions, protected.cells)
     metrics["uf"] = unfairness_uf(predictions, protected.cells)
     metrics["dp_gap"] = parity_gaps(predictions, protected)["intersectional"]
-    metrics.update(dependence_statistics(predictions, protected, c=c))
+    metrics.update(dependence_statistics(predictions, protected, c=c, seed=seed))
     if n_permutations:
         metrics["perm_p"] = permutation_test(predictions, protected, n_permutations=n_permutations, seed=seed)[1]
     return Evaluation(metrics=metrics, cells=cell_table(predictions, protected, y))

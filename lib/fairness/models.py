@@ -270,19 +270,11 @@ def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
         constants = plan.constants(batches) if plan is not None else itertools.repeat(None)
         total = 0.0
         for rows, constant in zip(batches, constants):
-            raw = network(X[rows])[:, 0]
-            batch_exposure = exposure[rows]
-            objective = _loss(data.task, raw, y[rows], batch_exposure)
             optimiser.zero_grad()
-            if constant is None:
-                objective.backward()
-                penalty = 0.0
-            else:
-                out = _output(data.task, raw, batch_exposure)
-                penalty, gradient = plan.gradient(out.detach().numpy(), constant, settings.lam)
-                torch.autograd.backward((objective, out), (None, torch.from_numpy(gradient)))
+            objective = _backward(data.task, network(X[rows])[:, 0], y[rows], exposure[rows], plan, constant,
+                                  settings.lam)
             optimiser.step()
-            total += (float(objective.detach()) + penalty) * rows.size
+            total += objective * rows.size
         score = _validation_objective(network, settings, data, check, plan, check_constant, X, y, exposure)
         model.history.append((total / train.size, score))
         if score < best - 1e-9:
@@ -297,6 +289,50 @@ def train_model(data: FairnessData, settings: TrainSettings) -> TrainedModel:
     network.eval()
     model.seconds = time.perf_counter() - start
     return model
+
+
+def _backward(
+    task: str,
+    raw: torch.Tensor,
+    y: torch.Tensor,
+    exposure: torch.Tensor,
+    plan: PenaltyPlan | None,
+    constant: BatchConstant | None,
+    lam: float,
+) -> float:
+    """Back-propagate task loss + λ · penalty of one batch into the network's gradients.
+
+    The penalty's gradient in the outputs comes from ``plan.gradient`` and enters the backward pass beside
+    the loss's, so autograd builds no penalty node.
+
+    Parameters
+    ----------
+    task : str
+        The task.
+    raw : Tensor, shape (b,)
+        Network scores of the batch, with their graph.
+    y, exposure : Tensor, shape (b,)
+        Targets (standardised when continuous) and exposures of the batch.
+    plan, constant : PenaltyPlan and BatchConstant, or None
+        The penalty of the batch; None without penalty.
+    lam : float
+        λ.
+
+    Returns
+    -------
+    float
+        The batch's objective.
+    """
+    import torch
+
+    objective = _loss(task, raw, y, exposure)
+    if plan is None or constant is None:
+        objective.backward()
+        return float(objective.detach())
+    out = _output(task, raw, exposure)
+    penalty, gradient = plan.gradient(out.detach().numpy(), constant, lam)
+    torch.autograd.backward((objective, out), (None, torch.from_numpy(gradient)))
+    return float(objective.detach()) + penalty
 
 
 def _validation_objective(

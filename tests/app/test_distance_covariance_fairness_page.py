@@ -124,3 +124,15 @@ def test_v_statistic_penalties_with_a_continuous_attribute() -> None:
     assert_clean(at)
     table = at.dataframe[1].value
     assert set(table["lambda"]) == {0.0, 10.0} and (table["jsd"] >= 0).all()
+
+
+def test_quadratic_dependence_statistics_say_they_use_a_subsample(monkeypatch) -> None:
+    import lib.fairness.metrics
+
+    monkeypatch.setattr(lib.fairness.metrics, "DEPENDENCE_ROWS", 40)
+    at = _upload(_people())
+    widget(at.multiselect, "Protected").set_value(["sex", "age"])
+    at = at.run()
+    assert_clean(at)
+    assert any("seeded subsample of 40 of the" in c.value for c in at.caption)
+    assert set(at.dataframe[1].value["lambda"]) == {0.0, 10.0}

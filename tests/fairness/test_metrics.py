@@ -11,7 +11,9 @@ from sklearn.metrics import brier_score_loss, mean_poisson_deviance, roc_auc_sco
 
 from lib.fairness.encoding import encode_protected
 from lib.fairness.metrics import (
+    DEPENDENCE_ROWS,
     cell_table,
+    dependence_rows,
     dependence_statistics,
     dependence_warnings,
     evaluate,
@@ -84,6 +86,40 @@ def test_exact_and_quadratic_dependence_statistics_agree() -> None:
     assert 0 < exact["dcor"] < 1
 
 
+def _with_age(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    columns = {"g": rng.choice(["a", "b"], n), "r": rng.choice(["x", "y", "z"], n), "age": rng.uniform(18, 80, n)}
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize("columns", [["age"], ["g", "age"], ["g", "r", "age"]])
+def test_dependence_statistics_with_a_continuous_attribute_match_dcor(dcor, columns: list[str]) -> None:
+    import torch
+
+    from lib.fairness.torch_penalties import jdcov_sq
+
+    encoded = encode_protected(_with_age(400, 4), columns)
+    predictions = np.random.default_rng(5).standard_normal(400) + 0.02 * encoded.matrix[:, -1]
+    got = dependence_statistics(predictions, encoded, c=0.5)
+    assert got["dcor"] == pytest.approx(dcor.distance_correlation_sqr(predictions, encoded.matrix), rel=1e-9)
+    assert got["ccdcov"] == pytest.approx(dcor.u_distance_covariance_sqr(predictions, encoded.matrix), rel=1e-9)
+    blocks = [torch.tensor(block) for block in encoded.blocks]
+    assert got["jdcov"] == pytest.approx(float(jdcov_sq(torch.tensor(predictions), blocks, c=0.5)), rel=1e-9)
+
+
+def test_quadratic_statistics_of_a_large_set_use_a_seeded_subsample() -> None:
+    n = DEPENDENCE_ROWS + 500
+    mixed = encode_protected(_with_age(n, 6), ["g", "age"])
+    rows = dependence_rows(mixed, seed=3)
+    assert rows.size == DEPENDENCE_ROWS and np.all(np.diff(rows) > 0)
+    assert np.array_equal(rows, dependence_rows(mixed, seed=3))
+    assert dependence_rows(encode_protected(_with_age(n, 6), ["age"])).size == n
+    predictions = np.random.default_rng(7).standard_normal(n)
+    assert dependence_statistics(predictions, mixed, seed=3) == pytest.approx(
+        dependence_statistics(predictions[rows], mixed.subset(rows), seed=3), rel=1e-12
+    )
+
+
 def test_permutation_test_detects_dependence_and_keeps_its_level() -> None:
     encoded = _two_groups(200)
     rng = np.random.default_rng(2)
@@ -113,3 +149,13 @@ def test_evaluate_collects_every_metric() -> None:
     result = evaluate("binary", y, rng.uniform(size=100), encoded, n_permutations=9)
     assert {"roc_auc", "brier", "accuracy", "jsd", "uf", "dp_gap", "dcor", "ccdcov", "jdcov", "perm_p"} <= set(result.metrics)
     assert len(result.cells) == 4
+
+
+def test_permutation_test_with_a_continuous_attribute_detects_dependence() -> None:
+    encoded = encode_protected(_with_age(300, 8), ["g", "age"])
+    rng = np.random.default_rng(9)
+    _, dependent = permutation_test(rng.standard_normal(300) + 0.05 * encoded.matrix[:, -1] * 60, encoded,
+                                    n_permutations=99, seed=0)
+    _, independent = permutation_test(rng.standard_normal(300), encoded, n_permutations=99, seed=0)
+    assert dependent == pytest.approx(0.01)
+    assert independent > 0.05

@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
 from lib.errors import ParameterError
 from lib.fairness.calibration import predict_validation
 from lib.fairness.data import prepare_data
 from lib.fairness.distance_covariance import distance_correlation_sq
-from lib.fairness.models import TrainSettings, train_model
+from lib.fairness.batch_penalty import PenaltyPlan
+from lib.fairness.models import TrainSettings, _backward, _loss, _output, build_network, train_model
+from lib.fairness.torch_penalties import penalty
 
 FULL_BATCH = TrainSettings(epochs=400, batch_size=1000, lr=0.05, early_stopping=False)
 
@@ -42,6 +45,33 @@ def test_poisson_with_exposure_matches_sklearn(table: pd.DataFrame) -> None:
     reference = PoissonRegressor(alpha=0.0, max_iter=1000).fit(data.X[rows], rates, sample_weight=data.exposure[rows])
     expected = reference.predict(data.X[rows]) * data.exposure[rows]
     assert np.allclose(_train_rows_fit(data, FULL_BATCH), expected, rtol=2e-2)
+
+
+@pytest.mark.parametrize(
+    ("task", "target", "protected", "kind"),
+    [
+        ("continuous", "wage", ["gender", "region"], "ccdcov"),
+        ("binary", "hired", ["gender", "age"], "jdcov"),
+        ("counts", "claims", ["gender", "age"], "dcov"),
+    ],
+)
+def test_a_step_back_propagates_the_gradient_of_loss_plus_penalty(
+    table: pd.DataFrame, task: str, target: str, protected: list[str], kind: str
+) -> None:
+    data = prepare_data(table, target=target, task=task, features=["proxy", "x1", "x2"], protected=protected,
+                        exposure="exposure" if task == "counts" else None)
+    rows = data.train[:64]
+    X, y, exposure = (torch.tensor(a[rows], dtype=torch.float64) for a in (data.X, data.y, data.exposure))
+    plan = PenaltyPlan(kind, data.protected)
+    network, reference = build_network(3, (8,), 0.0, 1), build_network(3, (8,), 0.0, 1)
+    objective = _backward(task, network(X)[:, 0], y, exposure, plan, plan.constant(rows), 3.0)
+    raw = reference(X)[:, 0]
+    blocks = [torch.tensor(block[rows]) for block in data.protected.blocks]
+    expected = _loss(task, raw, y, exposure) + 3.0 * penalty(kind, _output(task, raw, exposure), blocks)
+    expected.backward()
+    assert objective == pytest.approx(float(expected.detach()), rel=1e-10)
+    for mine, theirs in zip(network.parameters(), reference.parameters()):
+        assert torch.allclose(mine.grad, theirs.grad, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize(
