@@ -375,7 +375,7 @@ def show_dataset_header(dataset: Any) -> None:
     st.subheader(plain(dataset.name))
     st.caption(plain(f"Source: {dataset.source}") + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
     if dataset.description:
-        st.markdown(dataset.description)
+        st.markdown(plain(dataset.description))
     if dataset.report:
         with st.expander("What reading the data did", expanded=False):
             for line in dataset.report:

@@ -40,3 +40,21 @@ def test_a_hostile_file_name_is_shown_escaped_in_an_error() -> None:
     assert at.error, "an empty file must give a typed error"
     shown = at.error[0].value
     assert HOSTILE not in shown and "\\[x\\]" in shown
+
+
+def test_a_hostile_eeg_file_name_is_escaped_in_the_description() -> None:
+    import numpy as np
+
+    from tests.io.eeg_files import NAMES, SFREQ, edf_bytes
+
+    samples = np.random.default_rng(0).standard_normal((len(NAMES), 12 * SFREQ)) * 10.0
+    events = [(1.0 + 2.0 * i, 0.0, ("left", "right")[i % 2]) for i in range(5)]
+    data = edf_bytes(samples, annotations=events)
+    at = AppTest.from_file(EXPLORER, default_timeout=120).run()
+    at.sidebar.radio(key="explorer-origin").set_value("Upload").run()
+    at.sidebar.selectbox(key="explorer-kind").set_value("EEG recording").run()
+    at.sidebar.get("file_uploader")[0].set_value((f"{HOSTILE}.edf", data, "application/octet-stream"))
+    at = at.run()
+    assert_clean(at)
+    shown = [m.value for m in at.markdown if "recording uploaded as" in m.value]
+    assert shown and all(HOSTILE not in text and "\\[x\\]" in text for text in shown)
