@@ -8,9 +8,10 @@ and ``t = Σ_k n_k ρ_k``::
     M_kl = Δ_kl − (ρ_k + ρ_l)/(n−2) + t/((n−1)(n−2)),   P = Σ_i Σ_j |ŷ_i − ŷ_j| M_{g_i g_j} / (n(n−3))
 
 (V-statistic: ``/n``, ``t/n²`` and ``/n²``). Given the order of ŷ, ``P`` is linear in ŷ:
-``P = Σ_i ŷ_(i) w_i`` with weights from per-cell running counts and reverse running sums of ``M`` over the
-sorted rows, so one sort and O(nK) work give the value, and the gradient is exact: the weights are
-constants for autograd, which sees one dot product. JdCov uses ``M = −W̃``, the U-centred (V: double-
+``P = Σ_i ŷ_i w_i`` with ``w_i = 2 Σ_j sign(ŷ_i − ŷ_j) M_{g_i g_j}``, one running sum of the rows of ``M``
+over the sorted rows (:func:`lib.fairness.weight_kernels.grouped_weights`, the kernel the training loop
+uses), so one sort and O(nK) work give the value, and the gradient is exact: the weights are constants
+for autograd, which sees one dot product. JdCov uses ``M = −W̃``, the U-centred (V: double-
 centred) cell matrix of ``W = ∏_m (c − M^(m))``, plus a constant; ``dcov`` sums the matrices of the single
 attributes. :func:`combine_cells` builds ``M`` for many sets of cell counts at once (one per mini-batch).
 """
@@ -172,28 +173,6 @@ def cell_weights(
     return matrix, float(constant)
 
 
-def sorted_weights(sorted_cells: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Weights ``w`` with ``Σ_ij |ŷ_i − ŷ_j| M_{g_i g_j} = Σ_i ŷ_(i) w_i`` for rows sorted by ŷ.
-
-    Parameters
-    ----------
-    sorted_cells : ndarray of int, shape (n,)
-        Cell of each row, rows in increasing order of ŷ.
-    matrix : ndarray, shape (K, K)
-        Symmetric cell matrix ``M``.
-
-    Returns
-    -------
-    ndarray, shape (n,)
-        ``w_i = 4 Q_i − 2 T_{g_i} − 2 M_{g_i g_i}`` with ``Q_i = Σ_{j≤i} M_{g_i g_j}`` (one running sum of
-        the rows ``M[g_j]`` over the sorted rows) and ``T = M n`` (``n`` the cell counts): row ``i``
-        enters ``+ŷ_i`` against the rows below it and ``−ŷ_i`` against those above.
-    """
-    running = np.cumsum(matrix[sorted_cells], axis=0)
-    own = np.take_along_axis(running, sorted_cells[:, None], axis=1)[:, 0]
-    return 4.0 * own - 2.0 * running[-1][sorted_cells] - 2.0 * np.diagonal(matrix)[sorted_cells]
-
-
 def grouped_penalty(
     predictions: torch.Tensor,
     cells: np.ndarray,
@@ -232,11 +211,15 @@ def grouped_penalty(
     codes = cells.cpu().numpy() if isinstance(cells, torch.Tensor) else np.asarray(cells)
     if codes.shape != (n,):
         raise ParameterError("Give one cell per prediction.")
+    from lib.fairness.weight_kernels import grouped_weights
+
     k = cell_blocks[0].shape[0]
-    matrix, constant = cell_weights(kind, cell_blocks, np.bincount(codes, minlength=k), c=c, unbiased=unbiased)
-    order = np.argsort(predictions.detach().cpu().numpy(), kind="stable")
-    weights = np.empty(n)
-    weights[order] = sorted_weights(codes[order], matrix)
+    counts = np.bincount(codes, minlength=k)
+    matrix, constant = cell_weights(kind, cell_blocks, counts, c=c, unbiased=unbiased)
+    codes = np.ascontiguousarray(codes, dtype=np.int64)
+    shifts = -2.0 * (matrix @ counts)[codes] - 2.0 * np.diagonal(matrix)[codes]
+    values = np.ascontiguousarray(predictions.detach().cpu().numpy(), dtype=np.float64)
+    weights = grouped_weights(values, codes, 4.0 * matrix, shifts)
     scale = n * (n - 3) if unbiased else n * n
     weights_t = torch.from_numpy(weights).to(dtype=predictions.dtype, device=predictions.device)
     return (predictions * weights_t).sum() / scale + constant
