@@ -8,7 +8,7 @@ import ui
 
 ui.setup_page("Home", ":material/hub:")
 
-from lib.datasets.catalog import builtin_catalog, upload_formats  # noqa: E402
+from covwb.datasets.catalog import builtin_catalog, upload_formats
 
 st.title("Covariance Workbench")
 st.markdown(
@@ -19,46 +19,7 @@ st.markdown(
 )
 
 st.header("Pages")
-PAGES = (
-    (
-        "pages/1_Dataset_explorer.py",
-        "Dataset explorer",
-        ":material/search:",
-        "Tables, EEG recordings and covariance stacks: covariance and correlation under four estimators, "
-        "eigenvalue spectra, EEG traces and spectra, per-epoch covariances, and pairwise distances, 2-D "
-        "embeddings and means under the affine-invariant, log-Euclidean, Bures–Wasserstein and Euclidean metrics.",
-    ),
-    (
-        "pages/2_EEG_augmented_covariance.py",
-        "EEG augmented covariance",
-        ":material/neurology:",
-        "Classify motor-imagery EEG with augmented (delay-embedded) covariance matrices and Riemannian "
-        "pipelines against the classic baselines, with a fast nested order × lag search and Takens-style selection.",
-    ),
-    (
-        "pages/3_SPD_batch_norm.py",
-        "SPD batch normalisation",
-        ":material/tune:",
-        "Riemannian batch normalisation of SPD matrices under the (generalised, power-deformed) "
-        "Bures–Wasserstein metric beside AIRM and log-Euclidean, in a trainable SPD network, with its geometry "
-        "made visible.",
-    ),
-    (
-        "pages/4_Compositional_partial_correlations.py",
-        "Compositional partial correlations",
-        ":material/donut_small:",
-        "Reference-independent partial correlations between parts (Erb), basis shrinkage when parts outnumber "
-        "samples, variation array, network, biplot and ternary diagrams.",
-    ),
-    (
-        "pages/5_Distance_covariance_fairness.py",
-        "Distance-covariance fairness",
-        ":material/balance:",
-        "Models regularised by dCov, JdCov or CCdCov between predictions and several protected attributes of "
-        "mixed types, with intersectional metrics and λ calibration.",
-    ),
-)
-for path, label, icon, description in PAGES:
+for path, label, icon, description in ui.PAGES:
     st.page_link(path, label=label, icon=icon)
     st.caption(description)
 

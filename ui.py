@@ -1,7 +1,7 @@
 """The few Streamlit helpers that every page shares.
 
 Page set-up, typed-error display, the per-session cache for uploaded data and the
-export buttons. Computation stays in :mod:`lib`; this module only wires widgets.
+export buttons. Computation stays in :mod:`covwb`; this module only wires widgets.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from lib.datasets.catalog import SIMULATED_EEG_NAME
-from lib.errors import WorkbenchError
-from lib.io.uploads import UploadedBytes
-from lib.runtime import limit_threads
+from covwb.datasets.catalog import SIMULATED_EEG_NAME
+from covwb.errors import WorkbenchError
+from covwb.io.uploads import UploadedBytes
+from covwb.runtime import limit_threads
 
 T = TypeVar("T")
 
 MAX_UPLOAD_MB = 200
 """Largest upload, in MiB, for one file and for the files of one uploader together; equals ``server.maxUploadSize``."""
 UNEXPECTED_ERROR_PREFIX = "Unexpected error"
-"""How the message of an error that is not a :class:`~lib.errors.WorkbenchError` starts (a bug, not bad input)."""
+"""How the message of an error that is not a :class:`~covwb.errors.WorkbenchError` starts (a bug, not bad input)."""
 UNEXPECTED_ERRORS_KEY = "_workbench_unexpected_errors"
 """Session-state key of the type names of the unexpected errors this session met (the last 20)."""
 
@@ -37,17 +37,73 @@ _EXPORT_NOTICES_KEY = "_workbench_export_notices"
 _SHARED_CACHE_TTL_S = 6 * 3600
 
 
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "pages/1_Dataset_explorer.py",
+        "Dataset explorer",
+        ":material/search:",
+        "Tables, EEG recordings and covariance stacks: covariance and correlation under four estimators, "
+        "eigenvalue spectra, EEG traces and spectra, per-epoch covariances, and pairwise distances, 2-D "
+        "embeddings and means under the affine-invariant, log-Euclidean, Bures–Wasserstein and Euclidean metrics.",
+    ),
+    (
+        "pages/2_EEG_augmented_covariance.py",
+        "EEG augmented covariance",
+        ":material/neurology:",
+        "Classify motor-imagery EEG with augmented (delay-embedded) covariance matrices and Riemannian "
+        "pipelines against the classic baselines, with a fast nested order × lag search and Takens-style selection.",
+    ),
+    (
+        "pages/3_SPD_batch_norm.py",
+        "SPD batch normalisation",
+        ":material/tune:",
+        "Riemannian batch normalisation of SPD matrices under the (generalised, power-deformed) "
+        "Bures–Wasserstein metric beside AIRM and log-Euclidean, in a trainable SPD network, with its geometry "
+        "made visible.",
+    ),
+    (
+        "pages/4_Compositional_partial_correlations.py",
+        "Compositional partial correlations",
+        ":material/donut_small:",
+        "Reference-independent partial correlations between parts (Erb), basis shrinkage when parts outnumber "
+        "samples, variation array, network, biplot and ternary diagrams.",
+    ),
+    (
+        "pages/5_Distance_covariance_fairness.py",
+        "Distance-covariance fairness",
+        ":material/balance:",
+        "Models regularised by dCov, JdCov or CCdCov between predictions and several protected attributes of "
+        "mixed types, with intersectional metrics and λ calibration.",
+    ),
+)
+"""The method pages: script path, label, icon and one-sentence description (sidebar and home page)."""
+
+
 def setup_page(title: str, icon: str = ":material/hub:") -> None:
     """Configure the page and cap BLAS to one thread; call first on every page."""
     limit_threads()
     st.set_page_config(page_title=f"{title} · Covariance Workbench", page_icon=icon, layout="wide")
+    _sidebar_navigation()
+
+
+def _sidebar_navigation() -> None:
+    """Links to the home page ("Home") and every method page, at the top of the sidebar.
+
+    Streamlit's own page list names the entry script after its file ("app"); it is switched off
+    (``client.showSidebarNavigation = false``) and replaced by these links.
+    """
+    with st.sidebar:
+        st.page_link("app.py", label="Home", icon=":material/home:")
+        for path, label, icon, _ in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Show an error as ``st.error`` and stop this run of the page; the next input runs normally.
 
-    A :class:`~lib.errors.WorkbenchError` (bad input) shows its own sentence. Any other
+    A :class:`~covwb.errors.WorkbenchError` (bad input) shows its own sentence. Any other
     exception (a bug, or the server running out of memory) shows a message that starts
     with :data:`UNEXPECTED_ERROR_PREFIX` and names the exception type only; its traceback
     goes to the server log, its type name to ``st.session_state[UNEXPECTED_ERRORS_KEY]``.
@@ -58,7 +114,7 @@ def user_errors() -> Iterator[None]:
     except WorkbenchError as error:
         st.error(plain(str(error)))
         st.stop()
-    except Exception as error:  # noqa: BLE001 - any other failure: log it, say so, keep the session alive
+    except Exception as error:
         _LOG.exception("Unexpected error in a page step")
         seen = st.session_state.setdefault(UNEXPECTED_ERRORS_KEY, [])
         seen.append(type(error).__name__)
@@ -200,7 +256,7 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
     ``name`` identifies the figure on the page (widget keys, file names). Files are produced
     only when a button is clicked; each carries ``settings``.
     """
-    from lib import export
+    from covwb import export
 
     st.plotly_chart(fig, key=f"chart-{name}")
     _show_export_notice(name)
@@ -214,9 +270,7 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
         with column:
             st.download_button(
                 fmt.upper(),
-                data=_deferred(
-                    lambda fmt=fmt: export.export_figure(fig, fmt, name=name, settings=settings), name, fmt
-                ),
+                data=_deferred(lambda fmt=fmt: export.export_figure(fig, fmt, name=name, settings=settings), name, fmt),
                 file_name=export.file_name(name, fmt),
                 mime=export.MIME_TYPES[fmt],
                 key=f"export-{name}-{fmt}",
@@ -230,7 +284,7 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
 
 def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
     """Download buttons for a result table: the CSV (built on click) and its settings as JSON."""
-    from lib import export
+    from covwb import export
 
     _show_export_notice(name)
     left, right = st.columns(2, gap="small")
@@ -248,7 +302,7 @@ def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
 
 def _settings_button(settings: Mapping[str, Any], name: str, *, kind: str) -> None:
     """The settings of a figure or table as a JSON download."""
-    from lib import export
+    from covwb import export
 
     settings_file = export.export_settings(settings, name=name, kind=kind)
     st.download_button(
@@ -268,7 +322,7 @@ def _deferred(make: Callable[[], Any], name: str, fmt: str) -> Callable[[], byte
     logged, noted for this session (the next run of the page shows it next to the
     figure or table, see :func:`_show_export_notice`) and re-raised, so the button
     shows that the download failed. The next click tries again (the static renderer
-    restarts itself, see :mod:`lib.export`).
+    restarts itself, see :mod:`covwb.export`).
     """
     notices = _export_notices()
 
@@ -316,7 +370,7 @@ UPLOAD_KINDS = {
 @st.cache_resource(max_entries=4, ttl=_SHARED_CACHE_TTL_S, show_spinner="Simulating the EEG recording…")
 def simulated_eeg(seed: int) -> Any:
     """The built-in simulated recording for ``seed``, shared read-only across sessions."""
-    from lib.datasets.simulated_eeg import simulate_motor_imagery
+    from covwb.datasets.simulated_eeg import simulate_motor_imagery
 
     return simulate_motor_imagery(seed=seed)
 
@@ -324,7 +378,7 @@ def simulated_eeg(seed: int) -> Any:
 @st.cache_resource(max_entries=16, ttl=_SHARED_CACHE_TTL_S, show_spinner="Loading the table…")
 def _builtin_table(key: str) -> Any:
     """The built-in table ``key`` as a TableDataset, shared read-only across sessions."""
-    from lib.datasets.tables import load_builtin_table
+    from covwb.datasets.tables import load_builtin_table
 
     return load_builtin_table(key)
 
@@ -347,7 +401,7 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str
         Built-in data are shared read-only across sessions; uploads are parsed once
         per session and cached by content digest.
     """
-    from lib.datasets.tables import BUILTIN_TABLES, builtin_keys
+    from covwb.datasets.tables import BUILTIN_TABLES, builtin_keys
 
     with st.sidebar:
         st.header("Data")
@@ -384,7 +438,7 @@ def show_dataset_header(dataset: Any) -> None:
 
 def _upload(kind: str, key: str) -> Any:
     """Uploader for one kind of file; stops the page until something is uploaded."""
-    from lib.io.eeg import SUPPORTED_EEG_SUFFIXES
+    from covwb.io.eeg import SUPPORTED_EEG_SUFFIXES
 
     types = {
         "table": ["csv", "tsv", "txt"],
@@ -411,21 +465,21 @@ def _upload(kind: str, key: str) -> Any:
         st.stop()
     with user_errors():
         if kind == "table":
-            from lib.io.tables import read_table
+            from covwb.io.tables import read_table
 
             return session_cached(("table", files[0].digest), lambda: read_table(files[0]))
         if kind == "eeg":
-            from lib.io.eeg import read_eeg
-            from lib.io.uploads import digest_of
+            from covwb.io.eeg import read_eeg
+            from covwb.io.uploads import digest_of
 
             return session_cached(("eeg", digest_of(files)), lambda: read_eeg(files))
         if kind == "eeg_csv":
-            from lib.io.eeg_csv import read_eeg_csv
+            from covwb.io.eeg_csv import read_eeg_csv
 
             return session_cached(
                 ("eeg_csv", files[0].digest, sfreq, unit),
                 lambda: read_eeg_csv(files[0], sfreq=sfreq, unit=unit),
             )
-        from lib.io.spd import read_spd_stack
+        from covwb.io.spd import read_spd_stack
 
         return session_cached(("spd", files[0].digest), lambda: read_spd_stack(files[0]))

@@ -2,12 +2,12 @@
 
 Straightforward: for each outer fold, ``GridSearchCV(refit=True)`` over the pipeline
 (stack the signal for every (m, tau) -> pyRiemann ``Covariances("cov")`` -> ``TangentSpace`` ->
-``SVC``), ``n_jobs=2``. Fast: :func:`lib.eeg.evaluation.fast_grid_search` with ``n_jobs=2``.
+``SVC``), ``n_jobs=2``. Fast: :func:`covwb.eeg.evaluation.fast_grid_search` with ``n_jobs=2``.
 Both on the same simulated epochs and folds, in the same run, one BLAS thread per process; the
 worker processes are started (and import both sides' modules) before either side is timed.
 
 Also measured: ACM matrices per second, stacking + pyRiemann ``Covariances("cov")`` against
-:class:`lib.eeg.augmented.LaggedProducts`, over orders 1-10 x lags 1-10 (medians of 3 repeats);
+:class:`covwb.eeg.augmented.LaggedProducts`, over orders 1-10 x lags 1-10 (medians of 3 repeats);
 and the wall time of the paper's full grid (orders 1-10 x lags 1-10, 5 outer folds, 3 inner)
 on the fast path alone, on the built-in simulated recording (160 trials, 22 channels, 2 s),
 estimated from timed orders (see :func:`full_grid_estimate`).
@@ -21,23 +21,19 @@ orders 1-10 x lags 1-10, SVM 3 x 2, 3 inner folds, 2 processes; about an hour).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lib.runtime import limit_threads
+from covwb.runtime import limit_threads
 
 limit_threads()
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from lib.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
-from lib.eeg.augmented import LaggedProducts, augment
-from lib.eeg.epochs import extract_epochs
-from lib.eeg.evaluation import SearchGrid, fast_grid_search, make_folds
+from covwb.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
+from covwb.eeg.augmented import LaggedProducts, augment
+from covwb.eeg.epochs import extract_epochs
+from covwb.eeg.evaluation import SearchGrid, fast_grid_search, make_folds
 
 N_JOBS = 2
 SEED = 42
@@ -69,7 +65,7 @@ def _import_modules(seconds: float) -> None:
     import pyriemann.tangentspace  # noqa: F401
     import sklearn.svm  # noqa: F401
 
-    import lib.eeg.evaluation  # noqa: F401
+    import covwb.eeg.evaluation  # noqa: F401
 
     time.sleep(seconds)
 
@@ -110,18 +106,29 @@ def straightforward(X: np.ndarray, y: np.ndarray, outer: list, grid: SearchGrid)
     from sklearn.pipeline import Pipeline
     from sklearn.svm import SVC
 
-    pipeline = Pipeline([
-        ("acm", MoabbAugmented()), ("cov", Covariances("cov")), ("ts", TangentSpace(metric="riemann")), ("svc", SVC()),
-    ])
+    pipeline = Pipeline(
+        [
+            ("acm", MoabbAugmented()),
+            ("cov", Covariances("cov")),
+            ("ts", TangentSpace(metric="riemann")),
+            ("svc", SVC()),
+        ]
+    )
     param_grid = {
-        "acm__order": list(grid.orders), "acm__lag": list(grid.lags),
-        "svc__C": list(grid.svm_C), "svc__kernel": list(grid.kernels),
+        "acm__order": list(grid.orders),
+        "acm__lag": list(grid.lags),
+        "svc__C": list(grid.svm_C),
+        "svc__kernel": list(grid.kernels),
     }
     scores = []
     for fold, (train, test) in enumerate(outer, start=1):
         search = GridSearchCV(
-            pipeline, param_grid, cv=StratifiedKFold(3, shuffle=True, random_state=SEED),
-            scoring="roc_auc", n_jobs=N_JOBS, refit=True,
+            pipeline,
+            param_grid,
+            cv=StratifiedKFold(3, shuffle=True, random_state=SEED),
+            scoring="roc_auc",
+            n_jobs=N_JOBS,
+            refit=True,
         ).fit(X[train], y[train])
         scores.append(float(get_scorer("roc_auc")(search, X[test], y[test])))
         print(f"  straightforward fold {fold}: {search.best_params_} AUC {scores[-1]:.4f}", flush=True)
@@ -147,9 +154,12 @@ def full_grid_estimate(grid: SearchGrid) -> float:
     known = np.array(sorted(measured))
     times = np.exp(np.interp(np.log(np.arange(1, 11)), np.log(known), np.log([measured[m] for m in known])))
     total = (times[0] * 5 + times[1:].sum() * 10 * 5) / N_JOBS
-    print(f"full grid on the built-in recording ({len(y)} trials x 22 channels x 501 samples, orders 1-10 x "
-          f"lags 1-10, SVM 3 x 2, 5 outer x 3 inner folds), fast path, estimated from the timings above: "
-          f"{total:.0f} s = {total / 3600:.2f} h on {N_JOBS} processes", flush=True)
+    print(
+        f"full grid on the built-in recording ({len(y)} trials x 22 channels x 501 samples, orders 1-10 x "
+        f"lags 1-10, SVM 3 x 2, 5 outer x 3 inner folds), fast path, estimated from the timings above: "
+        f"{total:.0f} s = {total / 3600:.2f} h on {N_JOBS} processes",
+        flush=True,
+    )
     return total
 
 
@@ -163,15 +173,31 @@ def full_grid_measured() -> float:
     def report(fraction: float, text: str) -> None:
         print(f"  {time.perf_counter() - start:7.0f} s  {100 * fraction:5.1f} %  {text}", flush=True)
 
-    per_fold, _ = fast_grid_search(X, y, outer, head="svm", orders=grid.orders, lags=grid.lags, grid=grid,
-                                   n_jobs=N_JOBS, seed=SEED, progress=report)
+    per_fold, _ = fast_grid_search(
+        X,
+        y,
+        outer,
+        head="svm",
+        orders=grid.orders,
+        lags=grid.lags,
+        grid=grid,
+        n_jobs=N_JOBS,
+        seed=SEED,
+        progress=report,
+    )
     seconds = time.perf_counter() - start
     for fold, p in enumerate(per_fold, start=1):
-        print(f"  full grid fold {fold}: order {p['order']} lag {p['lag']} C {p['C']} {p['kernel']} "
-              f"AUC {p['roc_auc']:.4f}", flush=True)
-    print(f"full grid on the built-in recording ({len(y)} trials x 22 channels x 501 samples, orders 1-10 x "
-          f"lags 1-10, SVM 3 x 2, 5 outer x 3 inner folds), fast path, measured: {seconds:.0f} s = "
-          f"{seconds / 3600:.2f} h on {N_JOBS} processes", flush=True)
+        print(
+            f"  full grid fold {fold}: order {p['order']} lag {p['lag']} C {p['C']} {p['kernel']} "
+            f"AUC {p['roc_auc']:.4f}",
+            flush=True,
+        )
+    print(
+        f"full grid on the built-in recording ({len(y)} trials x 22 channels x 501 samples, orders 1-10 x "
+        f"lags 1-10, SVM 3 x 2, 5 outer x 3 inner folds), fast path, measured: {seconds:.0f} s = "
+        f"{seconds / 3600:.2f} h on {N_JOBS} processes",
+        flush=True,
+    )
     return seconds
 
 
@@ -188,25 +214,34 @@ def main() -> None:
     orders, lags = (range(1, 4), range(1, 4)) if args.quick else (range(1, 7), range(1, 6))
     grid = SearchGrid(orders=tuple(orders), lags=tuple(lags), svm_C=(0.5, 1.0, 1.5), kernels=("linear", "rbf"))
     outer = make_folds(y, sessions, "within", 3, SEED)
-    print(f"size: {X.shape[0]} trials x {X.shape[1]} channels x {X.shape[2]} samples (2 s at 250 Hz); "
-          f"orders {grid.orders[0]}-{grid.orders[-1]} x lags {grid.lags[0]}-{grid.lags[-1]}; "
-          f"SVM C {{0.5, 1, 1.5}} x {{linear, rbf}}; 3 outer x 3 inner folds; "
-          f"{N_JOBS} processes, 1 BLAS thread each", flush=True)
+    print(
+        f"size: {X.shape[0]} trials x {X.shape[1]} channels x {X.shape[2]} samples (2 s at 250 Hz); "
+        f"orders {grid.orders[0]}-{grid.orders[-1]} x lags {grid.lags[0]}-{grid.lags[-1]}; "
+        f"SVM C {{0.5, 1, 1.5}} x {{linear, rbf}}; 3 outer x 3 inner folds; "
+        f"{N_JOBS} processes, 1 BLAS thread each",
+        flush=True,
+    )
 
     if not args.quick:
         stack_rate, fast_rate = matrices_per_second(X)
-        print(f"ACM matrices per second (orders 1-10 x lags 1-10, {len(X)} trials): stack + pyRiemann cov "
-              f"{stack_rate:.0f}, lagged products {fast_rate:.0f}", flush=True)
+        print(
+            f"ACM matrices per second (orders 1-10 x lags 1-10, {len(X)} trials): stack + pyRiemann cov "
+            f"{stack_rate:.0f}, lagged products {fast_rate:.0f}",
+            flush=True,
+        )
 
     warm_workers()
     start = time.perf_counter()
-    per_fold, _ = fast_grid_search(X, y, outer, head="svm", orders=grid.orders, lags=grid.lags, grid=grid,
-                                   n_jobs=N_JOBS, seed=SEED)
+    per_fold, _ = fast_grid_search(
+        X, y, outer, head="svm", orders=grid.orders, lags=grid.lags, grid=grid, n_jobs=N_JOBS, seed=SEED
+    )
     fast_s = time.perf_counter() - start
     fast_auc = [p["roc_auc"] for p in per_fold]
     for fold, p in enumerate(per_fold, start=1):
-        print(f"  fast fold {fold}: order {p['order']} lag {p['lag']} C {p['C']} {p['kernel']} AUC {p['roc_auc']:.4f}",
-              flush=True)
+        print(
+            f"  fast fold {fold}: order {p['order']} lag {p['lag']} C {p['C']} {p['kernel']} AUC {p['roc_auc']:.4f}",
+            flush=True,
+        )
     print(f"fast nested grid search: {fast_s:.1f} s", flush=True)
 
     start = time.perf_counter()

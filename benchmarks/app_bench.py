@@ -2,7 +2,7 @@
 
 Starts the Streamlit server on 127.0.0.1, times (1) process start to a healthy server,
 (2) a healthy server to the home page rendered in headless Debian Chromium, then times
-PNG exports through :mod:`lib.export` (the first one starts the renderer; the rest are
+PNG exports through :mod:`covwb.export` (the first one starts the renderer; the rest are
 the warm median of several repeats). Run: ``python benchmarks/app_bench.py``.
 """
 
@@ -17,9 +17,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from lib.runtime import limit_threads  # noqa: E402
+from covwb.runtime import limit_threads
 
 limit_threads()
 
@@ -46,9 +45,20 @@ def home_page_timings() -> tuple[float, float]:
         port = _free_port()
         started = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             while True:
@@ -72,8 +82,8 @@ def png_export_timings(repeats: int = 7) -> tuple[float, float]:
     """Seconds for the first PNG export (renderer start included) and the warm median."""
     import numpy as np
 
-    from lib.export import export_figure, stop_static_renderer
-    from lib.plots.matrices import matrix_heatmap
+    from covwb.export import export_figure, stop_static_renderer
+    from covwb.plots.matrices import matrix_heatmap
 
     matrix = np.corrcoef(np.random.default_rng(0).standard_normal((22, 200)))
     fig = matrix_heatmap(matrix, [f"ch{i}" for i in range(22)], title="Correlation")

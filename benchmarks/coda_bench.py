@@ -1,9 +1,9 @@
 """Speed of compositional partial correlations (issue 5).
 
-Measures, with one BLAS thread (``lib.runtime.limit_threads``), on simulated logistic-normal counts:
+Measures, with one BLAS thread (``covwb.runtime.limit_threads``), on simulated logistic-normal counts:
 
 1. n = 200 samples and p ∈ {500, 1000, 2000, 4000} parts: basis-shrinkage partial correlations through the
-   Woodbury closed form (``lib.coda.shrinkage.basis_shrinkage_pcor``) against the baseline propr recipe in
+   Woodbury closed form (``covwb.coda.shrinkage.basis_shrinkage_pcor``) against the baseline propr recipe in
    numpy: corpcor ``cov.shrink`` of the log-proportions as a dense p × p matrix, the clr covariance
    ``G B G`` and ``numpy.linalg.pinv`` of it, then ``cor2pcor``. Medians of repeats; agreement is the largest
    absolute difference between the two partial-correlation matrices.
@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from lib.runtime import limit_threads
+from covwb.runtime import limit_threads
 
 limit_threads()
 
-from lib.coda.shrinkage import basis_shrinkage_pcor, cov_shrink
-from lib.coda.zeros import replace_zeros
+from covwb.coda.shrinkage import basis_shrinkage_pcor, cov_shrink
+from covwb.coda.zeros import replace_zeros
 
 
 def simulate_counts(n: int, p: int, seed: int, depth: int = 100_000) -> np.ndarray:
@@ -80,7 +79,6 @@ def large_run(n: int, p: int) -> tuple[float, float]:
     """Wall seconds and peak resident GB of basis shrinkage for (n, p), in a fresh process."""
     code = (
         "import resource, sys, time\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
         f"sys.path.insert(0, {str(REPO / 'benchmarks')!r})\n"
         "from coda_bench import basis_shrinkage_pcor, positive, simulate_counts\n"
         f"P = positive(simulate_counts({n}, {p}, seed=7))\n"
@@ -119,7 +117,7 @@ def reference_error() -> float | None:
     """Largest absolute error against the R reference values (exact and pcor.bshrink), or None without data."""
     import pandas as pd
 
-    from lib.coda.partial_correlation import partial_correlations
+    from covwb.coda.partial_correlation import partial_correlations
 
     folder = REPO.parent / "shared" / "data" / "coda"
     if not folder.is_dir():
@@ -154,8 +152,10 @@ def main() -> None:
         diff = float(np.max(np.abs(ours.pcor - base)))
         agreement = max(agreement, diff)
         speedups[p] = base_s / ours_s
-        print(f"{p:>6} {ours_s:>10.3f} {base_s:>10.2f} {speedups[p]:>8.1f}x {diff:>11.2e}"
-              f"  (λ = {ours.settings['lambda']:.3f}, route {ours.settings['route']})")
+        print(
+            f"{p:>6} {ours_s:>10.3f} {base_s:>10.2f} {speedups[p]:>8.1f}x {diff:>11.2e}"
+            f"  (λ = {ours.settings['lambda']:.3f}, route {ours.settings['route']})"
+        )
     error = reference_error()
     page = page_seconds(300, 200)
     print(f"page, 300 samples × 200 parts uploaded: {page:.2f} s (median of 3 AppTest runs)")

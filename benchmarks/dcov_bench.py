@@ -2,11 +2,11 @@
 
 Measures, in one process with one thread (medians of repeats):
 
-1. exact 1-D ``dCov²`` for n = 10⁶: :func:`lib.fairness.distance_covariance.distance_covariance_sq` against
+1. exact 1-D ``dCov²`` for n = 10⁶: :func:`covwb.fairness.distance_covariance.distance_covariance_sq` against
    dcor 0.7's fastest method (``mergesort``; ``avl`` is also timed), JIT warmed on a small input first;
 2. the exact grouped CCdCov penalty with its gradient on 678,000 rows × 20 intersectional cells;
 3. forward + backward of the O(b²) mini-batch CCdCov penalty (continuous + categorical attributes), of the
-   grouped one, and of the prepared steps of :class:`lib.fairness.batch_penalty.PenaltyPlan` (grouped,
+   grouped one, and of the prepared steps of :class:`covwb.fairness.batch_penalty.PenaltyPlan` (grouped,
    sorted, dense), for b = 256 … 4096;
 4. training time per epoch (20,000 rows, batches of 256) without and with the CCdCov penalty, for the
    linear model and an MLP, with categorical attributes (grouped term, O(b log b + bK) per step), one
@@ -26,15 +26,13 @@ Ends with one line per target: ``target <key> = <number>``.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from lib.runtime import limit_threads
+from covwb.runtime import limit_threads
 
 limit_threads()
 
@@ -59,7 +57,7 @@ def one_dimensional(n: int = 1_000_000, repeats: int = 5) -> dict[str, float]:
     """Seconds for exact 1-D dCov² (V) by ours and by dcor's O(n log n) methods, same data."""
     import dcor
 
-    from lib.fairness.distance_covariance import distance_covariance_sq
+    from covwb.fairness.distance_covariance import distance_covariance_sq
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n)
@@ -78,7 +76,7 @@ def one_dimensional(n: int = 1_000_000, repeats: int = 5) -> dict[str, float]:
 
 def grouped_full_data(n: int = 678_000, k: int = 20, repeats: int = 5) -> float:
     """Seconds for the exact grouped CCdCov penalty + backward on n rows and k cells (gender × 10 regions)."""
-    from lib.fairness.grouped import grouped_penalty
+    from covwb.fairness.grouped import grouped_penalty
 
     rng = np.random.default_rng(1)
     cells = rng.integers(0, k, n)
@@ -107,22 +105,29 @@ def _step_seconds(plan, rows: np.ndarray, repeats: int) -> float:
 def mini_batch(sizes: tuple[int, ...] = (256, 512, 1024, 2048, 4096)) -> pd.DataFrame:
     """Milliseconds for forward + backward of the CCdCov penalty per batch size.
 
-    Columns: the O(b²) reference (:func:`lib.fairness.torch_penalties.penalty`, gender × region + age), the
-    one-shot grouped penalty, and the prepared steps of :class:`lib.fairness.batch_penalty.PenaltyPlan`
+    Columns: the O(b²) reference (:func:`covwb.fairness.torch_penalties.penalty`, gender × region + age), the
+    one-shot grouped penalty, and the prepared steps of :class:`covwb.fairness.batch_penalty.PenaltyPlan`
     (constants built beforehand, once per epoch in training) for categorical attributes (grouped), one
     continuous attribute (sorted) and a binary + continuous pair (dense).
     """
-    from lib.fairness.batch_penalty import PenaltyPlan
-    from lib.fairness.encoding import encode_protected
-    from lib.fairness.grouped import grouped_penalty
-    from lib.fairness.torch_penalties import penalty
+    from covwb.fairness.batch_penalty import PenaltyPlan
+    from covwb.fairness.encoding import encode_protected
+    from covwb.fairness.grouped import grouped_penalty
+    from covwb.fairness.torch_penalties import penalty
 
     rng = np.random.default_rng(2)
     n = max(sizes)
-    frame = pd.DataFrame({"gender": rng.choice(["f", "m"], n), "region": rng.choice(list("abcdefghij"), n),
-                          "age": rng.uniform(18, 80, n)})
-    plans = {name: PenaltyPlan("ccdcov", encode_protected(frame, columns))
-             for name, columns in (("grouped", ["gender", "region"]), ("sorted", ["age"]), ("dense", ["gender", "age"]))}
+    frame = pd.DataFrame(
+        {
+            "gender": rng.choice(["f", "m"], n),
+            "region": rng.choice(list("abcdefghij"), n),
+            "age": rng.uniform(18, 80, n),
+        }
+    )
+    plans = {
+        name: PenaltyPlan("ccdcov", encode_protected(frame, columns))
+        for name, columns in (("grouped", ["gender", "region"]), ("sorted", ["age"]), ("dense", ["gender", "age"]))
+    }
     rows = []
     for b in sizes:
         cells = rng.integers(0, 20, b)
@@ -140,8 +145,11 @@ def mini_batch(sizes: tuple[int, ...] = (256, 512, 1024, 2048, 4096)) -> pd.Data
 
         repeats = 21 if b <= 1024 else 5
         batch = rng.choice(n, b, replace=False)
-        row = {"b": b, "quadratic_ms": 1e3 * median_seconds(quadratic, repeats),
-               "grouped_ms": 1e3 * median_seconds(grouped, repeats)}
+        row = {
+            "b": b,
+            "quadratic_ms": 1e3 * median_seconds(quadratic, repeats),
+            "grouped_ms": 1e3 * median_seconds(grouped, repeats),
+        }
         row.update({f"step_{name}_ms": 1e3 * _step_seconds(plan, batch, repeats) for name, plan in plans.items()})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -163,8 +171,8 @@ def per_epoch(repeats: int = 7, epochs: int = 3) -> pd.DataFrame:
     penalty; they alternate ``repeats`` times so that load from other processes hits both alike, and the
     ratio is the median of the per-repeat ratios.
     """
-    from lib.fairness.data import prepare_data
-    from lib.fairness.models import TrainSettings, train_model
+    from covwb.fairness.data import prepare_data
+    from covwb.fairness.models import TrainSettings, train_model
 
     rng = np.random.default_rng(3)
     n = 20_000
@@ -176,10 +184,15 @@ def per_epoch(repeats: int = 7, epochs: int = 3) -> pd.DataFrame:
     rows = []
     for model, hidden in (("linear", ()), ("mlp", (32, 16))):
         for attributes, protected, kind in SCENARIOS:
-            data = prepare_data(frame, target="y", task="continuous", features=[f"x{i}" for i in range(10)],
-                                protected=protected)
-            fits = {name: TrainSettings(penalty=name, lam=1.0, hidden=hidden, epochs=epochs, batch_size=256,
-                                        early_stopping=False) for name in ("none", kind)}
+            data = prepare_data(
+                frame, target="y", task="continuous", features=[f"x{i}" for i in range(10)], protected=protected
+            )
+            fits = {
+                name: TrainSettings(
+                    penalty=name, lam=1.0, hidden=hidden, epochs=epochs, batch_size=256, early_stopping=False
+                )
+                for name in ("none", kind)
+            }
             train_model(data, fits[kind])
             times: dict[str, list[float]] = {"none": [], kind: []}
             for _ in range(repeats):
@@ -188,9 +201,16 @@ def per_epoch(repeats: int = 7, epochs: int = 3) -> pd.DataFrame:
                     train_model(data, settings)
                     times[name].append((time.perf_counter() - start) / epochs)
             ratios = [with_penalty / plain for plain, with_penalty in zip(times["none"], times[kind])]
-            rows.append({"model": model, "attributes": attributes, "penalty": kind,
-                         "plain_s": statistics.median(times["none"]), "penalised_s": statistics.median(times[kind]),
-                         "ratio": statistics.median(ratios)})
+            rows.append(
+                {
+                    "model": model,
+                    "attributes": attributes,
+                    "penalty": kind,
+                    "plain_s": statistics.median(times["none"]),
+                    "penalised_s": statistics.median(times[kind]),
+                    "ratio": statistics.median(ratios),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -198,19 +218,25 @@ def main() -> None:
     """Run every measurement, print the tables, then the target lines."""
     pd.set_option("display.width", 200)
     timings = one_dimensional()
-    print(f"exact 1-D dCov², n = 1e6: ours {timings['ours']:.3f} s, dcor mergesort {timings['dcor_mergesort']:.3f} s, "
-          f"dcor avl {timings['dcor_avl']:.3f} s (medians of 5)")
+    print(
+        f"exact 1-D dCov², n = 1e6: ours {timings['ours']:.3f} s, dcor mergesort {timings['dcor_mergesort']:.3f} s, "
+        f"dcor avl {timings['dcor_avl']:.3f} s (medians of 5)"
+    )
     grouped = grouped_full_data()
     print(f"grouped CCdCov + gradient, 678,000 rows × 20 cells: {grouped:.3f} s (median of 5)")
     print("mini-batch penalty, forward + backward (ms, median):")
     print(mini_batch().to_string(index=False))
     epochs = per_epoch()
-    print("seconds per epoch, 20,000 rows, batch 256 (includes the validation objective; ratio: median of 7 "
-          "alternating repeats):")
+    print(
+        "seconds per epoch, 20,000 rows, batch 256 (includes the validation objective; ratio: median of 7 "
+        "alternating repeats):"
+    )
     print(epochs.to_string(index=False))
     ccdcov = epochs[epochs["penalty"] == "ccdcov"]
-    worst = {kind: float(ccdcov.loc[ccdcov["attributes"] == kind, "ratio"].max())
-             for kind in ("categorical", "continuous", "mixed")}
+    worst = {
+        kind: float(ccdcov.loc[ccdcov["attributes"] == kind, "ratio"].max())
+        for kind in ("categorical", "continuous", "mixed")
+    }
     print(f"target dcov_1d_speedup_vs_dcor = {timings['dcor_mergesort'] / timings['ours']:.3f}")
     print(f"target categorical_penalty_grad_s = {grouped:.3f}")
     print(f"target penalty_epoch_overhead_categorical = {worst['categorical']:.3f}")

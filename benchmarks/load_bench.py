@@ -53,8 +53,15 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TOKEN = re.compile(r"sess(\d{2})x")
 PAGES = {
     "home": ("app", "Covariance Workbench"),
@@ -114,9 +121,23 @@ def start_server(port: int, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -244,11 +265,14 @@ class Session:
         await self.ready("Covariance Workbench", selector='[data-testid="stSidebarNav"]')
         self.record("open", started)
 
-    async def ready(self, title: str, *, min_charts: int = 0, text: str | None = None,
-                    selector: str | None = None) -> None:
+    async def ready(
+        self, title: str, *, min_charts: int = 0, text: str | None = None, selector: str | None = None
+    ) -> None:
         await self.page.wait_for_function(
-            READY_JS, arg={"title": title, "minCharts": min_charts, "text": text, "selector": selector},
-            timeout=self.timeout_ms, polling=200,
+            READY_JS,
+            arg={"title": title, "minCharts": min_charts, "text": text, "selector": selector},
+            timeout=self.timeout_ms,
+            polling=200,
         )
 
     def record(self, step: str, started: float) -> None:
@@ -313,8 +337,12 @@ class Session:
         await self.go("acm", selector='[data-testid="stButton"] button')
         await self.go("spd", min_charts=1)
         await self.go("coda", min_charts=1)
-        await self.upload("composition upload", "Compositional partial correlations",
-                          session_composition(self.folder, self.index, loop), min_charts=1)
+        await self.upload(
+            "composition upload",
+            "Compositional partial correlations",
+            session_composition(self.folder, self.index, loop),
+            min_charts=1,
+        )
         await self.check_isolation("composition upload", None)
         await self.go("fairness", min_charts=1)
 
@@ -327,7 +355,7 @@ class Session:
                     await self.open()
                 await asyncio.wait_for(self.loop_once(loop), timeout=max(1.0, deadline - time.monotonic()) + 60)
                 self.results.loops[self.index] += 1
-            except Exception as error:  # noqa: BLE001 - any failed wait: count it, start afresh
+            except Exception as error:
                 if time.monotonic() >= deadline:
                     break
                 kind = type(error).__name__
@@ -335,7 +363,7 @@ class Session:
                 self.results.problems.append(f"session {self.index} loop {loop}: {kind}: {str(error)[:160]}")
                 try:
                     await self.open()
-                except Exception as again:  # noqa: BLE001 - the browser context could not reopen
+                except Exception as again:
                     self.results.problems.append(f"session {self.index} reopen: {type(again).__name__}")
                     self.page = None
             loop += 1
@@ -367,29 +395,41 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(results: Results, sampler: MemorySampler, args, elapsed_s: float) -> None:
     everything = [v for values in results.latencies.values() for v in values]
-    print(f"Covariance Workbench under load: {args.sessions} sessions, one headless Chromium, "
-          f"{elapsed_s / 60:.1f} min, one BLAS thread per process, {os.cpu_count()} CPUs")
+    print(
+        f"Covariance Workbench under load: {args.sessions} sessions, one headless Chromium, "
+        f"{elapsed_s / 60:.1f} min, one BLAS thread per process, {os.cpu_count()} CPUs"
+    )
     print(f"{'step':24s} {'n':>5s} {'p50_s':>7s} {'p95_s':>7s} {'max_s':>7s}")
     for step, values in sorted(results.latencies.items()):
-        print(f"{step:24s} {len(values):5d} {percentile(values, 50):7.2f} {percentile(values, 95):7.2f} "
-              f"{max(values):7.2f}")
-    print(f"{'all interactions':24s} {len(everything):5d} {percentile(everything, 50):7.2f} "
-          f"{percentile(everything, 95):7.2f} {max(everything, default=float('nan')):7.2f}")
-    print(f"loops per session: {dict(sorted(results.loops.items()))}; uploads {results.uploads}; "
-          f"failed steps {dict(results.timeouts)}")
+        print(
+            f"{step:24s} {len(values):5d} {percentile(values, 50):7.2f} {percentile(values, 95):7.2f} "
+            f"{max(values):7.2f}"
+        )
+    print(
+        f"{'all interactions':24s} {len(everything):5d} {percentile(everything, 50):7.2f} "
+        f"{percentile(everything, 95):7.2f} {max(everything, default=float('nan')):7.2f}"
+    )
+    print(
+        f"loops per session: {dict(sorted(results.loops.items()))}; uploads {results.uploads}; "
+        f"failed steps {dict(results.timeouts)}"
+    )
     samples = sampler.samples
     peak = max((m for _, m in samples), default=float("nan"))
-    half = samples[len(samples) // 2:]
+    half = samples[len(samples) // 2 :]
     early = [s for s in samples if s[0] <= min(120.0, samples[-1][0] / 2)] if samples else []
     late_slope, early_slope = slope_mb_per_min(half), slope_mb_per_min(early)
     minutes = sorted({int(t // 60) for t, _ in samples})
     per_minute = [max(m for t, m in samples if int(t // 60) == k) for k in minutes]
     print("server RSS, MiB, peak per minute: " + " ".join(f"{m:.0f}" for m in per_minute))
     levelled = bool(np.isfinite(late_slope) and late_slope <= max(5.0, 0.01 * peak))
-    print(f"RSS slope: first minutes {early_slope:+.1f} MiB/min, last half {late_slope:+.1f} MiB/min; "
-          f"levelled off: {'yes' if levelled else 'NO'}")
-    print(f"isolation: {results.isolation_checks} checks, {len(results.leaks)} leaks, "
-          f"{len(results.wrong_values)} wrong covariances")
+    print(
+        f"RSS slope: first minutes {early_slope:+.1f} MiB/min, last half {late_slope:+.1f} MiB/min; "
+        f"levelled off: {'yes' if levelled else 'NO'}"
+    )
+    print(
+        f"isolation: {results.isolation_checks} checks, {len(results.leaks)} leaks, "
+        f"{len(results.wrong_values)} wrong covariances"
+    )
     for line in (results.leaks + results.wrong_values)[:20]:
         print(f"  LEAK {line}")
     print(f"problems on pages (errors shown, failed waits): {len(results.problems)}")
@@ -434,7 +474,7 @@ def main() -> None:
         report(results, sampler, args, elapsed)
         print(f"server log: {tracebacks} tracebacks")
         if tracebacks:
-            print(log[log.index("Traceback"):][:1500])
+            print(log[log.index("Traceback") :][:1500])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Baseline, in the same run: a straightforward AIRM batch norm (Brooks et al. 2019): Karcher mean
 from the arithmetic mean with one step, detached, ``B^1/2 G^-1/2 X G^-1/2 B^1/2``, no dispersion
-step. Each layer of :mod:`lib.spd.batchnorm` is timed in training mode as configured by default
+step. Each layer of :mod:`covwb.spd.batchnorm` is timed in training mode as configured by default
 (tangent-space step at the running mean, no barycentre iteration), with one barycentre iteration
 (``mean_iterations=1``, the published GBWBN's single step) and with the barycentre iterated to a
 relative change of 1e-8. In each of 5 rounds, every layer runs its repeats alternately with the
@@ -20,22 +20,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from lib.runtime import limit_threads
+from covwb.runtime import limit_threads
 
 limit_threads()
 
 import torch
 from torch import nn
 
-from lib.spd.batchnorm import METRICS, SPDBatchNorm
-from lib.spd.matrix_functions import expm, logm, sqrtm_invsqrtm, sym
-from lib.spd.parameters import SPDParameter
+from covwb.spd.batchnorm import METRICS, SPDBatchNorm
+from covwb.spd.matrix_functions import expm, logm, sqrtm_invsqrtm, sym
+from covwb.spd.parameters import SPDParameter
 
 torch.set_num_threads(1)
 N, n = 30, 30

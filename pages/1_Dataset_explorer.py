@@ -8,11 +8,11 @@ import ui
 
 ui.setup_page("Dataset explorer", ":material/search:")
 
-from lib.covariance.estimators import ESTIMATORS, correlation, covariance, covariances, spectrum  # noqa: E402
-from lib.covariance.geometry import METRICS, mean_covariance, summarise_geometry  # noqa: E402
-from lib.datasets.fingerprint import fingerprint  # noqa: E402
-from lib.datasets.types import EEGDataset, TableDataset  # noqa: E402
-from lib.plots.matrices import (  # noqa: E402
+from covwb.covariance.estimators import ESTIMATORS, correlation, covariance, covariances, spectrum
+from covwb.covariance.geometry import METRICS, mean_covariance, summarise_geometry
+from covwb.datasets.fingerprint import fingerprint
+from covwb.datasets.types import EEGDataset, TableDataset
+from covwb.plots.matrices import (
     distance_heatmap,
     embedding_scatter,
     matrix_heatmap,
@@ -93,7 +93,7 @@ def show_geometry(covs, groups, settings: dict) -> None:
 
 
 if isinstance(dataset, TableDataset):
-    from lib.io.tables import numeric_columns
+    from covwb.io.tables import numeric_columns
 
     frame = dataset.frame
     shown = frame.iloc[:PREVIEW_ROWS, :PREVIEW_COLUMNS]
@@ -125,9 +125,9 @@ if isinstance(dataset, TableDataset):
         )
 
 elif isinstance(dataset, EEGDataset):
-    from lib.eeg.epochs import extract_epochs, power_spectrum
-    from lib.eeg.events import find_trial_events
-    from lib.plots.eeg import psd_figure, traces_figure
+    from covwb.eeg.epochs import extract_epochs, power_spectrum
+    from covwb.eeg.events import find_trial_events
+    from covwb.plots.eeg import psd_figure, traces_figure
 
     raw = dataset.raw
     names = list(raw.ch_names)

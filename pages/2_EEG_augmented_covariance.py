@@ -13,10 +13,10 @@ ui.setup_page("EEG augmented covariance", ":material/neurology:")
 import mne
 import numpy as np
 
-from lib.covariance.estimators import ESTIMATORS
-from lib.datasets.fingerprint import fingerprint
-from lib.eeg.augmented import augmented_covariances
-from lib.eeg.evaluation import (
+from covwb.covariance.estimators import ESTIMATORS
+from covwb.datasets.fingerprint import fingerprint
+from covwb.eeg.augmented import augmented_covariances
+from covwb.eeg.evaluation import (
     SCHEMES,
     SearchGrid,
     class_means,
@@ -25,11 +25,11 @@ from lib.eeg.evaluation import (
     most_chosen_order_lag,
     tangent_embedding,
 )
-from lib.eeg.events import find_trial_events
-from lib.eeg.pipelines import PIPELINES
-from lib.eeg.sessions import combine_recordings, session_epochs
-from lib.eeg.takens import select_order_lag
-from lib.plots.acm import (
+from covwb.eeg.events import find_trial_events
+from covwb.eeg.pipelines import PIPELINES
+from covwb.eeg.sessions import combine_recordings, session_epochs
+from covwb.eeg.takens import select_order_lag
+from covwb.plots.acm import (
     METRIC_NAMES,
     confusion_figure,
     embedding_figure,
@@ -38,21 +38,25 @@ from lib.plots.acm import (
     score_figure,
     takens_figure,
 )
-from lib.plots.matrices import means_figure
+from covwb.plots.matrices import means_figure
 
 KEY = "acm"
 
 
 def uploaded_recordings() -> tuple[list, list[str]]:
     """Sidebar uploader for one or several recordings; returns the datasets and their session labels."""
-    from lib.io.eeg import SUPPORTED_EEG_SUFFIXES, group_recordings, read_eeg
-    from lib.io.uploads import digest_of
+    from covwb.io.eeg import SUPPORTED_EEG_SUFFIXES, group_recordings, read_eeg
+    from covwb.io.uploads import digest_of
 
     types = sorted({s.rsplit(".", 1)[-1] for s in SUPPORTED_EEG_SUFFIXES})
-    files = ui.to_uploads(st.file_uploader(
-        "EEG recordings (one file per run; BrainVision .vhdr+.vmrk+.eeg, EEGLAB .set+.fdt together)",
-        type=types, accept_multiple_files=True, key=f"{KEY}-upload",
-    ))
+    files = ui.to_uploads(
+        st.file_uploader(
+            "EEG recordings (one file per run; BrainVision .vhdr+.vmrk+.eeg, EEGLAB .set+.fdt together)",
+            type=types,
+            accept_multiple_files=True,
+            key=f"{KEY}-upload",
+        )
+    )
     if not files:
         st.info("Upload one or more EEG recordings in the sidebar to begin.")
         st.stop()
@@ -63,7 +67,6 @@ def uploaded_recordings() -> tuple[list, list[str]]:
             datasets.append(dataset)
             sessions.append(st.text_input(f"Session of {dataset.name}", "1", key=f"{KEY}-session-{i}"))
     return datasets, sessions
-
 
 
 st.title("EEG classification with augmented covariance matrices")
@@ -94,10 +97,12 @@ raw = recording.raw
 data_id = fingerprint((tuple(fingerprint(d) for d in datasets), tuple(file_sessions)))
 sfreq = float(raw.info["sfreq"])
 st.subheader(ui.plain(" + ".join(d.name for d in datasets)))
-st.caption(ui.plain(
-    f"{len(raw.ch_names)} channels · {sfreq:g} Hz · {raw.n_times / sfreq:.1f} s · events from {events.origin}: "
-    + ", ".join(f"{k} × {v}" for k, v in events.counts.items())
-))
+st.caption(
+    ui.plain(
+        f"{len(raw.ch_names)} channels · {sfreq:g} Hz · {raw.n_times / sfreq:.1f} s · events from {events.origin}: "
+        + ", ".join(f"{k} × {v}" for k, v in events.counts.items())
+    )
+)
 
 st.header("Settings")
 eeg_names = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude="bads")]
@@ -108,17 +113,25 @@ classes = right.multiselect("Classes", labels, default=labels[:2], key=f"{KEY}-c
 c1, c2, c3, c4 = st.columns(4)
 tmin = c1.number_input("Window start (s after the event)", -60.0, 3600.0, 0.5, 0.1, key=f"{KEY}-tmin")
 tmax = c2.number_input("Window end (s)", -60.0, 3600.0, 2.5, 0.1, key=f"{KEY}-tmax")
-band = c3.slider("Band-pass (Hz)", 0.5, float(sfreq / 2 - 0.5), (8.0, min(35.0, sfreq / 2 - 1.0)), 0.5,
-                 key=f"{KEY}-band")
+band = c3.slider(
+    "Band-pass (Hz)", 0.5, float(sfreq / 2 - 0.5), (8.0, min(35.0, sfreq / 2 - 1.0)), 0.5, key=f"{KEY}-band"
+)
 estimator = c4.selectbox("Covariance estimator", list(ESTIMATORS), format_func=ESTIMATORS.get, key=f"{KEY}-est")
 
 pipelines = st.multiselect(
-    "Pipelines", list(PIPELINES), default=["acm_ts_svm", "acm_mdm", "ts_svm", "mdm"],
-    format_func=lambda k: PIPELINES[k].label, key=f"{KEY}-pipelines",
+    "Pipelines",
+    list(PIPELINES),
+    default=["acm_ts_svm", "acm_mdm", "ts_svm", "mdm"],
+    format_func=lambda k: PIPELINES[k].label,
+    key=f"{KEY}-pipelines",
 )
 c1, c2, c3 = st.columns(3)
-selection = c1.radio("Order and lag of the ACM", ["grid", "takens"], key=f"{KEY}-selection",
-                     format_func={"grid": "Nested grid search", "takens": "Takens (AMI + Cao E1)"}.get)
+selection = c1.radio(
+    "Order and lag of the ACM",
+    ["grid", "takens"],
+    key=f"{KEY}-selection",
+    format_func={"grid": "Nested grid search", "takens": "Takens (AMI + Cao E1)"}.get,
+)
 orders = c2.slider("Orders m", 1, 10, (1, 4), key=f"{KEY}-orders")
 lags = c3.slider("Lags τ (samples)", 1, 10, (1, 5), key=f"{KEY}-lags")
 c1, c2, c3 = st.columns(3)
@@ -132,16 +145,33 @@ inner_folds = c3.number_input("Inner folds (search)", 2, 10, 3, key=f"{KEY}-inne
 seed = int(c4.number_input("Seed", 0, 2**31 - 1, 42, key=f"{KEY}-seed"))
 
 grid = SearchGrid(
-    orders=tuple(range(orders[0], orders[1] + 1)), lags=tuple(range(lags[0], lags[1] + 1)),
-    svm_C=tuple(float(c) for c in sorted(svm_C)), kernels=tuple(kernels),
+    orders=tuple(range(orders[0], orders[1] + 1)),
+    lags=tuple(range(lags[0], lags[1] + 1)),
+    svm_C=tuple(float(c) for c in sorted(svm_C)),
+    kernels=tuple(kernels),
 )
 settings = {
-    "page": "EEG augmented covariance", "data": [d.source for d in datasets], "data_id": data_id,
-    "file_sessions": file_sessions, "channels": channels, "classes": classes, "tmin_s": tmin, "tmax_s": tmax,
-    "band_hz": list(band), "estimator": estimator, "pipelines": pipelines, "selection": selection,
-    "orders": list(grid.orders), "lags_samples": list(grid.lags), "svm_C": list(grid.svm_C),
-    "kernels": list(grid.kernels), "takens_max_lag": int(max_lag), "scheme": scheme, "n_folds": int(n_folds),
-    "inner_folds": int(inner_folds), "seed": seed,
+    "page": "EEG augmented covariance",
+    "data": [d.source for d in datasets],
+    "data_id": data_id,
+    "file_sessions": file_sessions,
+    "channels": channels,
+    "classes": classes,
+    "tmin_s": tmin,
+    "tmax_s": tmax,
+    "band_hz": list(band),
+    "estimator": estimator,
+    "pipelines": pipelines,
+    "selection": selection,
+    "orders": list(grid.orders),
+    "lags_samples": list(grid.lags),
+    "svm_C": list(grid.svm_C),
+    "kernels": list(grid.kernels),
+    "takens_max_lag": int(max_lag),
+    "scheme": scheme,
+    "n_folds": int(n_folds),
+    "inner_folds": int(inner_folds),
+    "seed": seed,
 }
 run_key = ("acm-evaluation", fingerprint(repr(sorted(settings.items()))))
 
@@ -165,11 +195,26 @@ if st.session_state.get(f"{KEY}-last-run") != run_key:
 
 progress = st.progress(0.0, text="Starting the evaluation…")
 with ui.user_errors():
-    result = ui.session_cached(run_key, lambda: evaluate(
-        epochs.X, epochs.y, epochs.sessions, pipelines, scheme=scheme, n_folds=int(n_folds), selection=selection,
-        grid=grid, estimator=estimator, inner_folds=int(inner_folds), max_lag=int(max_lag), seed=seed,
-        n_jobs=min(2, os.cpu_count() or 1), progress=lambda f, text: progress.progress(min(f, 1.0), text=text),
-    ), public=public)
+    result = ui.session_cached(
+        run_key,
+        lambda: evaluate(
+            epochs.X,
+            epochs.y,
+            epochs.sessions,
+            pipelines,
+            scheme=scheme,
+            n_folds=int(n_folds),
+            selection=selection,
+            grid=grid,
+            estimator=estimator,
+            inner_folds=int(inner_folds),
+            max_lag=int(max_lag),
+            seed=seed,
+            n_jobs=min(2, os.cpu_count() or 1),
+            progress=lambda f, text: progress.progress(min(f, 1.0), text=text),
+        ),
+        public=public,
+    )
 progress.empty()
 settings = {**settings, **result.settings}
 
@@ -186,8 +231,13 @@ with st.expander("Scores and chosen settings per fold"):
 if result.grid_scores:
     st.header("Order × lag search")
     for label, values in result.grid_scores.items():
-        fig = grid_heatmap(values, grid.orders, grid.lags, metric=metric,
-                           title=f"{label}: mean inner-CV {METRIC_NAMES[metric]} (averaged over outer folds)")
+        fig = grid_heatmap(
+            values,
+            grid.orders,
+            grid.lags,
+            metric=metric,
+            title=f"{label}: mean inner-CV {METRIC_NAMES[metric]} (averaged over outer folds)",
+        )
         ui.show_figure(fig, f"acm-grid-{label}", settings)
 
 has_acm = any(PIPELINES[k].augmented for k in pipelines)
@@ -199,10 +249,13 @@ if has_acm:
     else:
         with ui.user_errors():
             train = make_folds(epochs.y, epochs.sessions, scheme, int(n_folds), seed)[0][0]
-            selections = [ui.session_cached(
-                ("acm-takens", data_id, run_key), lambda: select_order_lag(epochs.X[train], max_lag=int(max_lag)),
-                public=public,
-            )]
+            selections = [
+                ui.session_cached(
+                    ("acm-takens", data_id, run_key),
+                    lambda: select_order_lag(epochs.X[train], max_lag=int(max_lag)),
+                    public=public,
+                )
+            ]
         caption = "Computed on the first outer training fold (shown for reference; the grid search chose m and τ)."
     st.caption(caption)
     ui.show_figure(takens_figure(selections), "acm-takens", settings)
@@ -212,8 +265,9 @@ chosen_label = st.selectbox("Pipeline", list(result.predictions), key=f"{KEY}-pi
 frame = result.predictions[chosen_label]
 left, right = st.columns(2)
 with left:
-    fig = confusion_figure(frame["y_true"], frame["y_pred"], result.classes,
-                           title=f"{chosen_label}: confusion matrix (out-of-fold)")
+    fig = confusion_figure(
+        frame["y_true"], frame["y_pred"], result.classes, title=f"{chosen_label}: confusion matrix (out-of-fold)"
+    )
     ui.show_figure(fig, "acm-confusion", {**settings, "pipeline": chosen_label})
 with right:
     if len(result.classes) == 2:
@@ -225,22 +279,46 @@ st.header("Covariance views")
 order, lag = most_chosen_order_lag(result.scores)
 st.caption(f"Augmented covariances at order {order}, lag {lag} (the most often chosen), {estimator} estimator.")
 with ui.user_errors():
-    covs = ui.session_cached(("acm-covs", data_id, run_key, 1, 1),
-                             lambda: augmented_covariances(epochs.X, 1, 1, estimator), public=public)
-    acm = ui.session_cached(("acm-covs", data_id, run_key, order, lag),
-                            lambda: augmented_covariances(epochs.X, order, lag, estimator), public=public)
+    covs = ui.session_cached(
+        ("acm-covs", data_id, run_key, 1, 1), lambda: augmented_covariances(epochs.X, 1, 1, estimator), public=public
+    )
+    acm = ui.session_cached(
+        ("acm-covs", data_id, run_key, order, lag),
+        lambda: augmented_covariances(epochs.X, order, lag, estimator),
+        public=public,
+    )
     means = ui.session_cached(("acm-means", data_id, run_key), lambda: class_means(covs, epochs.y), public=public)
-    acm_means = ui.session_cached(("acm-acm-means", data_id, run_key, order, lag),
-                                  lambda: class_means(acm, epochs.y), public=public)
-    coords, explained = ui.session_cached(("acm-embedding", data_id, run_key, order, lag),
-                                          lambda: tangent_embedding(acm), public=public)
-ui.show_figure(means_figure({f"class {k}": v for k, v in means.items()}, list(epochs.ch_names),
-                         title="Class-mean covariances (affine-invariant means)", unit="µV²"),
-            "acm-class-means", settings)
+    acm_means = ui.session_cached(
+        ("acm-acm-means", data_id, run_key, order, lag), lambda: class_means(acm, epochs.y), public=public
+    )
+    coords, explained = ui.session_cached(
+        ("acm-embedding", data_id, run_key, order, lag), lambda: tangent_embedding(acm), public=public
+    )
+ui.show_figure(
+    means_figure(
+        {f"class {k}": v for k, v in means.items()},
+        list(epochs.ch_names),
+        title="Class-mean covariances (affine-invariant means)",
+        unit="µV²",
+    ),
+    "acm-class-means",
+    settings,
+)
 acm_names = [f"{c}(t+{p * lag})" if p else c for p in range(order) for c in epochs.ch_names]
-ui.show_figure(means_figure({f"class {k}": v for k, v in acm_means.items()}, acm_names,
-                         title=f"Class-mean augmented covariances (m = {order}, τ = {lag})", unit="µV²"),
-            "acm-class-acm-means", {**settings, "order": order, "lag": lag})
-ui.show_figure(embedding_figure(coords, epochs.y, explained,
-                             title=f"Trials in the tangent space of the ACM (m = {order}, τ = {lag})"),
-            "acm-embedding", {**settings, "order": order, "lag": lag})
+ui.show_figure(
+    means_figure(
+        {f"class {k}": v for k, v in acm_means.items()},
+        acm_names,
+        title=f"Class-mean augmented covariances (m = {order}, τ = {lag})",
+        unit="µV²",
+    ),
+    "acm-class-acm-means",
+    {**settings, "order": order, "lag": lag},
+)
+ui.show_figure(
+    embedding_figure(
+        coords, epochs.y, explained, title=f"Trials in the tangent space of the ACM (m = {order}, τ = {lag})"
+    ),
+    "acm-embedding",
+    {**settings, "order": order, "lag": lag},
+)

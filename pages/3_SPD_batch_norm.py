@@ -10,10 +10,10 @@ ui.setup_page("SPD batch normalisation", ":material/tune:")
 
 import pandas as pd
 
-from lib.covariance.estimators import ESTIMATORS, covariances
-from lib.datasets.fingerprint import fingerprint
-from lib.datasets.types import EEGDataset
-from lib.plots.spd import (
+from covwb.covariance.estimators import ESTIMATORS, covariances
+from covwb.datasets.fingerprint import fingerprint
+from covwb.datasets.types import EEGDataset
+from covwb.plots.spd import (
     condition_histogram,
     distance_figure,
     embedding_figure,
@@ -23,10 +23,10 @@ from lib.plots.spd import (
     ridge_figure,
     spectra_figure,
 )
-from lib.spd import demos
-from lib.spd.batchnorm import METRICS
-from lib.spd.synthetic import synthetic_batch
-from lib.spd.training import VARIANTS, TrainConfig, all_curves, summarise, train_spdnet
+from covwb.spd import demos
+from covwb.spd.batchnorm import METRICS
+from covwb.spd.synthetic import synthetic_batch
+from covwb.spd.training import VARIANTS, TrainConfig, all_curves, summarise, train_spdnet
 
 PANEL_LIMIT = 60
 
@@ -41,8 +41,8 @@ st.caption(
 
 def eeg_covariances(dataset: EEGDataset, data_id: str) -> tuple:
     """Epoch controls for a recording; returns (covariances, labels, settings)."""
-    from lib.eeg.epochs import extract_epochs
-    from lib.eeg.events import find_trial_events
+    from covwb.eeg.epochs import extract_epochs
+    from covwb.eeg.events import find_trial_events
 
     raw = dataset.raw
     with ui.user_errors():
@@ -52,12 +52,8 @@ def eeg_covariances(dataset: EEGDataset, data_id: str) -> tuple:
     left, middle, right, last = st.columns(4)
     tmin = left.number_input("Window start (s)", -5.0, 30.0, 0.5, 0.1, key="spd-tmin")
     tmax = middle.number_input("Window end (s)", -5.0, 30.0, 2.5, 0.1, key="spd-tmax")
-    band = right.slider(
-        "Band-pass (Hz)", 0.5, float(raw.info["sfreq"] / 2 - 0.5), (8.0, 30.0), 0.5, key="spd-band"
-    )
-    estimator = last.selectbox(
-        "Estimator", list(ESTIMATORS), index=2, format_func=ESTIMATORS.get, key="spd-est"
-    )
+    band = right.slider("Band-pass (Hz)", 0.5, float(raw.info["sfreq"] / 2 - 0.5), (8.0, 30.0), 0.5, key="spd-band")
+    estimator = last.selectbox("Estimator", list(ESTIMATORS), index=2, format_func=ESTIMATORS.get, key="spd-est")
     with ui.user_errors():
         epochs = ui.session_cached(
             ("spd-epochs", data_id, tuple(classes), tmin, tmax, band),
@@ -99,9 +95,7 @@ with st.sidebar:
 
 if source == "Synthetic batch":
     with ui.user_errors():
-        batch = synthetic_batch(
-            n_matrices, dim, log10_condition, rank_deficient=rank_deficient, ridge=ridge, seed=seed
-        )
+        batch = synthetic_batch(n_matrices, dim, log10_condition, rank_deficient=rank_deficient, ridge=ridge, seed=seed)
     covs, groups, labels = batch.matrices, list(batch.labels), None
     data_settings = {"page": "SPD batch norm", "source": "synthetic", **batch.settings}
     data_id = fingerprint(covs)
@@ -131,13 +125,9 @@ else:
 
 st.header("Geometry of batch normalisation")
 left, middle, right = st.columns(3)
-chosen = left.multiselect(
-    "Metrics", list(METRICS), default=list(METRICS), format_func=METRICS.get, key="bn-metrics"
-)
+chosen = left.multiselect("Metrics", list(METRICS), default=list(METRICS), format_func=METRICS.get, key="bn-metrics")
 theta = middle.slider("θ (power deformation of θ-GBW)", 0.05, 1.0, 0.5, 0.05, key="bn-theta")
-m_choice = right.selectbox(
-    "GBW metric matrix M", list(demos.M_CHOICES), format_func=demos.M_CHOICES.get, key="bn-m"
-)
+m_choice = right.selectbox("GBW metric matrix M", list(demos.M_CHOICES), format_func=demos.M_CHOICES.get, key="bn-m")
 as_coded = st.toggle("Measure the BW dispersion about I, as the published code does", key="bn-as-coded")
 panel_covs, panel_groups = covs[:PANEL_LIMIT], None if groups is None else groups[:PANEL_LIMIT]
 if len(covs) > PANEL_LIMIT:
@@ -185,13 +175,9 @@ else:
     ui.show_figure(fig, "bn-mds", panel_settings)
 
 st.subheader("Barycentre: one step or converged")
-st.caption(
-    "The published layer takes one Álvarez-Esteban step from the arithmetic mean; the naive fixed point stalls."
-)
+st.caption("The published layer takes one Álvarez-Esteban step from the arithmetic mean; the naive fixed point stalls.")
 with ui.user_errors():
-    residuals = ui.session_cached(
-        ("bn-residuals", data_id), lambda: demos.mean_residuals(panel_covs), public=public
-    )
+    residuals = ui.session_cached(("bn-residuals", data_id), lambda: demos.mean_residuals(panel_covs), public=public)
 fig = mean_residual_figure(residuals)
 ui.show_figure(fig, "bn-mean-residuals", {**data_settings, "n_matrices": len(panel_covs)})
 
@@ -233,14 +219,10 @@ variants = left.multiselect(
 n_seeds = middle.number_input("Seeds", 1, 10, 2, key="tr-seeds")
 epochs = right.number_input("Epochs", 1, 200, 10, key="tr-epochs")
 left, middle, right = st.columns(3)
-n_hidden = left.number_input(
-    "BiMap output size", 1, int(covs.shape[1]), min(8, int(covs.shape[1])), key="tr-hidden"
-)
+n_hidden = left.number_input("BiMap output size", 1, int(covs.shape[1]), min(8, int(covs.shape[1])), key="tr-hidden")
 batch_size = middle.number_input("Batch size", 2, 256, 30, key="tr-batch")
 lr = right.select_slider("Learning rate", [1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2], value=5e-3, key="tr-lr")
-config = TrainConfig(
-    n_hidden=int(n_hidden), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), theta=theta
-)
+config = TrainConfig(n_hidden=int(n_hidden), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), theta=theta)
 run_key = ("train", data_id, tuple(variants), int(n_seeds), config)
 if st.button("Train", type="primary", key="tr-run", disabled=not variants):
     total = len(variants) * int(n_seeds) * config.epochs

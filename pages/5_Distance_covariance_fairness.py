@@ -10,12 +10,12 @@ ui.setup_page("Distance-covariance fairness", ":material/balance:")
 
 import pandas as pd
 
-from lib.datasets.fingerprint import fingerprint
-from lib.errors import ParameterError
-from lib.fairness.calibration import sweep, tradeoff_table
-from lib.fairness.data import TASKS, leaking_columns, prepare_data
-from lib.fairness.encoding import KINDS, infer_kind
-from lib.fairness.metrics import (
+from covwb.datasets.fingerprint import fingerprint
+from covwb.errors import ParameterError
+from covwb.fairness.calibration import sweep, tradeoff_table
+from covwb.fairness.data import TASKS, leaking_columns, prepare_data
+from covwb.fairness.encoding import KINDS, infer_kind
+from covwb.fairness.metrics import (
     DEPENDENCE_ROWS,
     TASK_METRIC,
     dependence_rows,
@@ -24,9 +24,9 @@ from lib.fairness.metrics import (
     group_table,
     small_cell_warnings,
 )
-from lib.fairness.models import TrainSettings
-from lib.fairness.torch_penalties import PENALTIES
-from lib.plots.fairness import (
+from covwb.fairness.models import TrainSettings
+from covwb.fairness.torch_penalties import PENALTIES
+from covwb.plots.fairness import (
     cell_means_figure,
     distributions_figure,
     lambda_figure,
@@ -88,7 +88,10 @@ if task == "counts":
     numeric = [c for c in columns if c != target and frame[c].dtype.kind == "f"]
     default_exposure = roles.get("exposure", numeric[:1])
     exposure = right.selectbox(
-        "Exposure", numeric, index=numeric.index(default_exposure[0]) if default_exposure else 0, key=f"exposure-{data_id}"
+        "Exposure",
+        numeric,
+        index=numeric.index(default_exposure[0]) if default_exposure else 0,
+        key=f"exposure-{data_id}",
     )
 others = [c for c in columns if c not in (target, exposure)]
 protected = st.multiselect(
@@ -130,16 +133,21 @@ with st.expander("Types of the protected attributes and their encoding", expande
 st.header("Training and λ sweep")
 left, middle, right = st.columns(3)
 model_name = left.selectbox("Model", list(MODELS), key="fair-model")
-penalties = middle.multiselect("Penalties", list(PENALTIES), default=list(PENALTIES), format_func=PENALTIES.get,
-                               key="fair-penalties")
+penalties = middle.multiselect(
+    "Penalties", list(PENALTIES), default=list(PENALTIES), format_func=PENALTIES.get, key="fair-penalties"
+)
 grid_text = right.text_input("λ grid", "0, 2, 10, 50", key="fair-grid")
 left, middle, right, last = st.columns(4)
 n_seeds = int(left.number_input("Seeds", 1, 10, 2, key="fair-seeds"))
 n_permutations = int(middle.number_input("Permutations per test", 0, 999, 99, step=50, key="fair-perms"))
 c = float(right.number_input("JdCov constant c", 0.1, 10.0, 1.0, 0.1, key="fair-c"))
-statistic = last.selectbox("Penalty statistic", list(STATISTICS), format_func=STATISTICS.get, key="fair-statistic",
-                           help="U: unbiased, may be negative (the authors' choice); V: the plug-in estimator, ≥ 0 "
-                                "for dCov and CCdCov.")
+statistic = last.selectbox(
+    "Penalty statistic",
+    list(STATISTICS),
+    format_func=STATISTICS.get,
+    key="fair-statistic",
+    help="U: unbiased, may be negative (the authors' choice); V: the plug-in estimator, ≥ 0 for dCov and CCdCov.",
+)
 with st.expander("Optimisation", expanded=False):
     left, middle, right = st.columns(3)
     epochs = int(left.number_input("Largest number of epochs", 5, 1000, 60, key="fair-epochs"))
@@ -153,10 +161,31 @@ with st.expander("Optimisation", expanded=False):
 with ui.user_errors():
     lambdas = parse_grid(grid_text)
     data = ui.session_cached(
-        ("fair-data", data_id, target, task, exposure, tuple(features), tuple(protected), tuple(kinds.items()), bins,
-         validation_share, split_seed),
-        lambda: prepare_data(frame, target=target, task=task, features=features, protected=protected,
-                             exposure=exposure, kinds=kinds, bins=bins, validation=validation_share, seed=split_seed),
+        (
+            "fair-data",
+            data_id,
+            target,
+            task,
+            exposure,
+            tuple(features),
+            tuple(protected),
+            tuple(kinds.items()),
+            bins,
+            validation_share,
+            split_seed,
+        ),
+        lambda: prepare_data(
+            frame,
+            target=target,
+            task=task,
+            features=features,
+            protected=protected,
+            exposure=exposure,
+            kinds=kinds,
+            bins=bins,
+            validation=validation_share,
+            seed=split_seed,
+        ),
         public=dataset.builtin,
     )
     if not penalties:
@@ -180,8 +209,16 @@ if "jdcov" in penalties:
     for line in dependence_warnings(data.protected):
         st.warning(ui.plain(line))
 
-base = TrainSettings(hidden=MODELS[model_name], dropout=0.1 if MODELS[model_name] else 0.0, epochs=epochs,
-                     batch_size=batch, lr=lr, patience=patience, c=c, unbiased=statistic == "U")
+base = TrainSettings(
+    hidden=MODELS[model_name],
+    dropout=0.1 if MODELS[model_name] else 0.0,
+    epochs=epochs,
+    batch_size=batch,
+    lr=lr,
+    patience=patience,
+    c=c,
+    unbiased=statistic == "U",
+)
 seeds = list(range(n_seeds))
 settings = {
     "page": "Distance-covariance fairness",
@@ -209,8 +246,15 @@ settings = {
 def run_sweep():
     """The sweep, with a progress bar naming the model being trained."""
     bar = st.progress(0.0, text="Starting the λ sweep…")
-    result = sweep(data, base, penalties=penalties, lambdas=lambdas, seeds=seeds, n_permutations=n_permutations,
-                   progress=lambda fraction, step: bar.progress(fraction, text=step))
+    result = sweep(
+        data,
+        base,
+        penalties=penalties,
+        lambdas=lambdas,
+        seeds=seeds,
+        n_permutations=n_permutations,
+        progress=lambda fraction, step: bar.progress(fraction, text=step),
+    )
     bar.empty()
     return result
 
@@ -221,14 +265,15 @@ with ui.user_errors():
 metric, metric_label = TASK_METRIC[task]
 baseline = None
 if task == "binary":
-    from lib.fairness.baselines import exponentiated_gradient
+    from covwb.fairness.baselines import exponentiated_gradient
 
     with ui.user_errors():
         baseline_predictions = ui.session_cached(
             ("fair-baseline", fingerprint(settings)), lambda: exponentiated_gradient(data), public=dataset.builtin
         )
-    baseline = evaluate(task, data.y[data.validation], baseline_predictions, validation_protected, c=c,
-                        n_permutations=n_permutations)
+    baseline = evaluate(
+        task, data.y[data.validation], baseline_predictions, validation_protected, c=c, n_permutations=n_permutations
+    )
 
 st.header("Chosen λ")
 for penalty, choice in result.choices.items():
@@ -238,12 +283,17 @@ for penalty, choice in result.choices.items():
 st.header("Trade-off")
 chosen = {p: choice.elbow for p, choice in result.choices.items()}
 fig = tradeoff_figure(
-    result.summary, metric, metric_label, names=PENALTIES, chosen=chosen,
+    result.summary,
+    metric,
+    metric_label,
+    names=PENALTIES,
+    chosen=chosen,
     baseline=(baseline.metrics["jsd"], baseline.metrics[metric]) if baseline else None,
 )
 ui.show_figure(fig, "fairness-tradeoff", settings)
-fig = lambda_figure(result.summary, {metric: metric_label, "jsd": "JSD (bits)", "uf": "UF", "dcor": "dCor²"},
-                    names=PENALTIES)
+fig = lambda_figure(
+    result.summary, {metric: metric_label, "jsd": "JSD (bits)", "uf": "UF", "dcor": "dCor²"}, names=PENALTIES
+)
 ui.show_figure(fig, "fairness-lambda-curves", settings)
 table = tradeoff_table(result, task)
 st.dataframe(table, hide_index=True)
@@ -280,6 +330,11 @@ tables = {"unregularised": plain_cells} if shown == "unregularised" else {"unreg
 fig = cell_means_figure(tables, value_label=f"mean prediction of {target}")
 ui.show_figure(fig, "fairness-cell-means", cell_settings)
 kind = st.radio("Distributions", ["ecdf", "kde"], format_func=str.upper, horizontal=True, key="fair-distribution")
-fig = distributions_figure(shown_predictions, validation_protected.cells, validation_protected.cell_labels, kind=kind,
-                           title=f"{shown}: predictions per intersectional cell against the pooled distribution")
+fig = distributions_figure(
+    shown_predictions,
+    validation_protected.cells,
+    validation_protected.cell_labels,
+    kind=kind,
+    title=f"{shown}: predictions per intersectional cell against the pooled distribution",
+)
 ui.show_figure(fig, "fairness-distributions", {**cell_settings, "kind": kind})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lib.runtime import limit_threads
+from covwb.runtime import limit_threads
 
 limit_threads()
 
@@ -13,6 +13,13 @@ import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """One line at the top of the run when the reference files are absent, so the skips are not a surprise."""
+    if SHARED_DATA.is_dir():
+        return None
+    return f"reference files absent ({SHARED_DATA}): the tests that compare against them are skipped (README, Set-up)"
 
 
 @pytest.fixture(scope="session")

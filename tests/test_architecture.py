@@ -1,4 +1,4 @@
-"""Structural rules: lib/ never imports streamlit, pages stay classic, the home page stays light."""
+"""Structural rules: covwb (lib/covwb/) never imports streamlit, pages stay classic, the home page stays light."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def _run(code: str) -> str:
 
 def test_lib_never_imports_streamlit() -> None:
     modules = sorted(
-        ".".join(path.relative_to(REPO).with_suffix("").parts)
-        for path in (REPO / "lib").rglob("*.py")
+        ".".join(path.relative_to(REPO / "lib").with_suffix("").parts)
+        for path in (REPO / "lib" / "covwb").rglob("*.py")
         if path.name != "__init__.py"
     )
     assert len(modules) > 5
@@ -52,3 +52,22 @@ def test_pages_are_classic_multipage_without_navigation() -> None:
         text = path.read_text()
         assert "st.navigation" not in text, path
         assert not re.search(r"unsafe_allow_html\s*=\s*True", text), path
+
+
+def test_product_code_imports_the_package_as_covwb() -> None:
+    sources = [REPO / "app.py", REPO / "ui.py", *(REPO / "pages").glob("*.py"), *(REPO / "benchmarks").glob("*.py")]
+    sources += [*(REPO / "lib" / "covwb").rglob("*.py"), *(REPO / "tests").rglob("*.py")]
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in sources
+        if re.search(r"^\s*(from|import) lib(\.|\s|$)", path.read_text(), flags=re.MULTILINE)
+    ]
+    assert offenders == []
+
+
+def test_ruff_lint_and_format_are_clean() -> None:
+    for command in (["check", "--quiet", "."], ["format", "--check", "--quiet", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=REPO, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,4 @@
-"""Tests of lib.export: every format's signature, settings read back by independent readers."""
+"""Tests of covwb.export: every format's signature, settings read back by independent readers."""
 
 from __future__ import annotations
 
@@ -21,16 +21,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from hypothesis import given, settings as hyp_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from lib import export
-from lib.errors import ExportError, WorkbenchError
+from covwb import export
+from covwb.errors import ExportError, WorkbenchError
 
 HOSTILE = "</script><script>alert(1)</script>]]></metadata><script>alert(2)</script>"
 SETTINGS = {"estimator": "oas", "window_s": 2.5, "channels": ("C3", "Cz"), "note": HOSTILE, "accent": "Fp1 é 中"}
 SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<?xml", "pdf": b"%PDF-", "html": b"<!doctype html>"}
-FIXED_NOW = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+FIXED_NOW = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 needs_browser = pytest.mark.skipif(not export.static_export_available(), reason="no Chromium for PNG/SVG/PDF")
@@ -467,7 +469,7 @@ def test_concurrent_exports_are_serialised(monkeypatch: pytest.MonkeyPatch) -> N
         try:
             fmt = ("png", "svg", "pdf", "png")[i]
             results[i] = export.export_figure(make_figure(), fmt, name=f"t{i}", settings={"thread": i}).data
-        except BaseException as err:  # noqa: BLE001 - collected and asserted below
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
@@ -534,7 +536,7 @@ def test_browser_that_hangs_raises_after_the_timeout(monkeypatch: pytest.MonkeyP
 
 
 def test_import_loads_no_heavy_module() -> None:
-    code = "import sys, lib.export; print(sorted({'kaleido', 'choreographer', 'mne', 'torch'} & set(sys.modules)))"
+    code = "import sys, covwb.export; print(sorted({'kaleido', 'choreographer', 'mne', 'torch'} & set(sys.modules)))"
     repo = Path(export.__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Static security checks of the product code (app.py, ui.py, pages/, lib/), on its syntax tree.
+"""Static security checks of the product code (app.py, ui.py, pages/, lib/covwb/), on its syntax tree.
 
 What is refused, wherever it appears:
 
@@ -33,17 +33,51 @@ PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve
 UNPICKLING_CALLS = {"joblib.load", "joblib.numpy_pickle.load", "pandas.read_pickle", "pd.read_pickle"}
 WRITE_METHODS_ON_TARGET = {"write_text", "write_bytes", "touch", "mkdir", "symlink_to", "hardlink_to"}
 WRITE_METHODS_FIRST_ARG = {
-    "to_csv", "to_excel", "to_json", "to_parquet", "to_pickle", "to_hdf", "to_feather", "to_html", "to_latex",
-    "to_markdown", "to_stata", "to_xml", "to_orc", "to_sql", "savefig", "write_image", "write_html", "write_json",
+    "to_csv",
+    "to_excel",
+    "to_json",
+    "to_parquet",
+    "to_pickle",
+    "to_hdf",
+    "to_feather",
+    "to_html",
+    "to_latex",
+    "to_markdown",
+    "to_stata",
+    "to_xml",
+    "to_orc",
+    "to_sql",
+    "savefig",
+    "write_image",
+    "write_html",
+    "write_json",
 }
 WRITE_FUNCTIONS_FIRST_ARG = {
-    "numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt", "numpy.ndarray.tofile",
-    "os.makedirs", "os.mkdir", "os.remove", "os.unlink", "os.rmdir", "shutil.rmtree", "os.truncate",
-    "scipy.io.savemat", "torch.save",
+    "numpy.save",
+    "numpy.savez",
+    "numpy.savez_compressed",
+    "numpy.savetxt",
+    "numpy.ndarray.tofile",
+    "os.makedirs",
+    "os.mkdir",
+    "os.remove",
+    "os.unlink",
+    "os.rmdir",
+    "shutil.rmtree",
+    "os.truncate",
+    "scipy.io.savemat",
+    "torch.save",
 }
 WRITE_FUNCTIONS_SECOND_ARG = {
-    "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree", "shutil.move", "os.rename",
-    "os.replace", "os.link", "os.symlink",
+    "shutil.copy",
+    "shutil.copy2",
+    "shutil.copyfile",
+    "shutil.copytree",
+    "shutil.move",
+    "os.rename",
+    "os.replace",
+    "os.link",
+    "os.symlink",
 }
 IN_MEMORY = {"io.BytesIO", "io.StringIO"}
 TEMP_DIRECTORIES = {"tempfile.TemporaryDirectory"}
@@ -214,7 +248,9 @@ class _Checker(ast.NodeVisitor):
         if method in WRITE_METHODS_ON_TARGET:
             self._check_target(node, func.value, f".{method}()")
         elif method in WRITE_METHODS_FIRST_ARG and (node.args or keywords):
-            target = node.args[0] if node.args else keywords.get("path_or_buf", keywords.get("path", keywords.get("fname")))
+            target = (
+                node.args[0] if node.args else keywords.get("path_or_buf", keywords.get("path", keywords.get("fname")))
+            )
             if target is not None and not self._is_literal(target, None):
                 self._check_target(node, target, f".{method}()")
         elif name in WRITE_FUNCTIONS_FIRST_ARG or name.replace("np.", "numpy.", 1) in WRITE_FUNCTIONS_FIRST_ARG:
@@ -227,7 +263,9 @@ class _Checker(ast.NodeVisitor):
         """Whether an open() mode writes: any non-literal, or a literal with w, a, x or +."""
         if mode is None:
             return False
-        return not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)) or bool(set(mode.value) & set("wax+"))
+        return not (isinstance(mode, ast.Constant) and isinstance(mode.value, str)) or bool(
+            set(mode.value) & set("wax+")
+        )
 
     def _check_processes(self, node: ast.Call, name: str, keywords: dict[str, ast.AST]) -> None:
         if "shell" in keywords and not self._is_literal(keywords["shell"], False):
@@ -251,15 +289,13 @@ def find_violations(source: str, path: str = "<snippet>") -> list[Violation]:
 def test_product_code_has_no_violation() -> None:
     files = product_files()
     assert len(files) > 30
-    found = [
-        str(v) for path in files for v in find_violations(path.read_text(), str(path.relative_to(REPO)))
-    ]
+    found = [str(v) for path in files for v in find_violations(path.read_text(), str(path.relative_to(REPO)))]
     assert not found, "\n".join(found)
 
 
 def test_the_known_temporary_directory_write_is_recognised() -> None:
-    """lib/io/eeg.py stages BrainVision/EEGLAB files in a TemporaryDirectory: allowed, and seen."""
-    source = (REPO / "lib" / "io" / "eeg.py").read_text()
+    """lib/covwb/io/eeg.py stages BrainVision/EEGLAB files in a TemporaryDirectory: allowed, and seen."""
+    source = (REPO / "lib" / "covwb" / "io" / "eeg.py").read_text()
     assert "TemporaryDirectory" in source and "write_bytes" in source
     without_tempdir = source.replace("tempfile.TemporaryDirectory(", "contextlib.nullcontext(")
     assert any("writes outside" in v.rule for v in find_violations(without_tempdir))

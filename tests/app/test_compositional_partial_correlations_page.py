@@ -8,20 +8,26 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.datasets.tables import BUILTIN_TABLES
+from covwb.datasets.tables import BUILTIN_TABLES
 from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "4_Compositional_partial_correlations.py")
-SECTIONS = {"Parts and zeros", "Variation array", "Correlations side by side", "Partial-correlation network",
-            "Partial variances", "Reference independence", "Subcomposition explorer", "Compositional biplot",
-            "Ternary diagram"}
+SECTIONS = {
+    "Parts and zeros",
+    "Variation array",
+    "Correlations side by side",
+    "Partial-correlation network",
+    "Partial variances",
+    "Reference independence",
+    "Subcomposition explorer",
+    "Compositional biplot",
+    "Ternary diagram",
+}
 
 
 def _page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=120).run()
-
-
 
 
 def _upload(name: str, data: bytes) -> AppTest:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from lib.datasets.tables import BUILTIN_TABLES
+from covwb.datasets.tables import BUILTIN_TABLES
 from tests.app.helpers import assert_clean, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,8 +24,6 @@ def _page(quick: bool = True, **state: object) -> AppTest:
     return at
 
 
-
-
 def _upload(frame: pd.DataFrame, name: str = "people.csv") -> AppTest:
     at = _page(**{"fair-origin": "Upload"}).run()
     at.sidebar.get("file_uploader")[0].set_value((name, frame.to_csv(index=False).encode(), "text/csv"))
@@ -38,8 +36,16 @@ def _people(n: int = 240, seed: int = 0) -> pd.DataFrame:
     region = rng.choice(["n", "s", "e"], n)
     skill = rng.standard_normal(n) + 0.8 * (sex == "m")
     hired = (skill + rng.standard_normal(n) > 0.4).astype(float)
-    frame = pd.DataFrame({"sex": sex, "region": region, "age": rng.uniform(20, 60, n).round(),
-                          "skill": skill, "team": rng.choice(["red", "blue"], n), "hired": hired})
+    frame = pd.DataFrame(
+        {
+            "sex": sex,
+            "region": region,
+            "age": rng.uniform(20, 60, n).round(),
+            "skill": skill,
+            "team": rng.choice(["red", "blue"], n),
+            "hired": hired,
+        }
+    )
     frame.loc[:2, "hired"] = np.nan
     return frame
 
@@ -48,7 +54,14 @@ def test_opens_on_the_default_builtin_table_with_every_panel() -> None:
     at = _page(quick=False).run()
     assert_clean(at)
     headers = [h.value for h in at.header]
-    assert {"Problem", "Training and λ sweep", "Chosen λ", "Trade-off", "Models side by side", "Intersectional cells"} <= set(headers)
+    assert {
+        "Problem",
+        "Training and λ sweep",
+        "Chosen λ",
+        "Trade-off",
+        "Models side by side",
+        "Intersectional cells",
+    } <= set(headers)
     assert len(at.get("plotly_chart")) == 4
     chosen = [m.value for m in at.markdown if m.value.startswith("**")]
     assert len(chosen) == 3 and all("elbow" in text for text in chosen)
@@ -127,9 +140,9 @@ def test_v_statistic_penalties_with_a_continuous_attribute() -> None:
 
 
 def test_quadratic_dependence_statistics_say_they_use_a_subsample(monkeypatch) -> None:
-    import lib.fairness.metrics
+    import covwb.fairness.metrics
 
-    monkeypatch.setattr(lib.fairness.metrics, "DEPENDENCE_ROWS", 40)
+    monkeypatch.setattr(covwb.fairness.metrics, "DEPENDENCE_ROWS", 40)
     at = _upload(_people())
     widget(at.multiselect, "Protected").set_value(["sex", "age"])
     at = at.run()

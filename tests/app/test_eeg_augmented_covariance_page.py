@@ -28,7 +28,6 @@ def _small(at: AppTest, pipelines: list[str]) -> None:
     at.number_input(key="acm-inner").set_value(2)
 
 
-
 def _upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
     at.sidebar.radio(key="acm-origin").set_value("Upload").run()
     uploader = at.sidebar.get("file_uploader")[0]
@@ -108,7 +107,7 @@ def test_recordings_with_too_few_trials_explain_why(shared_data: Path, name: str
 
 
 def test_two_uploaded_runs_as_sessions_allow_cross_session_evaluation(tmp_path: Path) -> None:
-    from lib.datasets.simulated_eeg import simulate_motor_imagery
+    from covwb.datasets.simulated_eeg import simulate_motor_imagery
 
     files = []
     for seed in (1, 2):

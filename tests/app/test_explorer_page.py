@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.datasets.catalog import SIMULATED_EEG_NAME
-from lib.datasets.tables import BUILTIN_TABLES
+from covwb.datasets.catalog import SIMULATED_EEG_NAME
+from covwb.datasets.tables import BUILTIN_TABLES
 from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,9 +19,6 @@ EXPLORER = str(REPO / "pages" / "1_Dataset_explorer.py")
 
 def _explorer() -> AppTest:
     return AppTest.from_file(EXPLORER, default_timeout=180).run()
-
-
-
 
 
 def _upload(kind_label: str, files: list[tuple[str, bytes]]) -> AppTest:

@@ -21,10 +21,10 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-import lib.io.tables
+import covwb.io.tables
 import ui
-from lib import export
-from lib.errors import ExportError
+from covwb import export
+from covwb.errors import ExportError
 from tests.app.helpers import assert_clean, charts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,8 +78,8 @@ def test_reader_failing_midway_shows_a_message_and_the_next_upload_works(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: BaseException, words: str
 ) -> None:
     calls: list[str] = []
-    real_reader = lib.io.tables.read_table
-    monkeypatch.setattr(lib.io.tables, "read_table", failing_reader(error, calls))
+    real_reader = covwb.io.tables.read_table
+    monkeypatch.setattr(covwb.io.tables, "read_table", failing_reader(error, calls))
     at = explorer_with_upload_form()
     with caplog.at_level(logging.ERROR, logger="covariance_workbench"):
         upload(at, "first.csv", table_csv(["a1", "a2", "a3"], seed=1))
@@ -94,7 +94,7 @@ def test_reader_failing_midway_shows_a_message_and_the_next_upload_works(
     logged = [r for r in caplog.records if r.name == "covariance_workbench"]
     assert logged and logged[0].exc_info and logged[0].exc_info[0] is type(error)
 
-    monkeypatch.setattr(lib.io.tables, "read_table", real_reader)
+    monkeypatch.setattr(covwb.io.tables, "read_table", real_reader)
     upload(at, "second.csv", table_csv(["b1", "b2", "b3"], seed=2))
     assert_clean(at)
     assert at.subheader[0].value == "second.csv" and charts(at) == 3
@@ -114,13 +114,13 @@ def test_upload_limit_matches_the_server_setting() -> None:
 
 def test_upload_over_the_limit_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real_reader = lib.io.tables.read_table
+    real_reader = covwb.io.tables.read_table
 
     def spy(upload):
         calls.append(upload.name)
         return real_reader(upload)
 
-    monkeypatch.setattr(lib.io.tables, "read_table", spy)
+    monkeypatch.setattr(covwb.io.tables, "read_table", spy)
     monkeypatch.setattr(ui, "MAX_UPLOAD_MB", 1)
     at = explorer_with_upload_form()
     big = table_csv([f"c{i}" for i in range(8)], seed=3, rows=20_000)
@@ -197,7 +197,7 @@ def test_upload_interrupted_by_a_rerun_shows_only_the_new_input(monkeypatch: pyt
     read the file again, not use a half-built result, and show the second file only.
     """
     calls: list[str] = []
-    real_reader = lib.io.tables.read_table
+    real_reader = covwb.io.tables.read_table
 
     def interrupted_once(upload):
         import streamlit as st
@@ -208,7 +208,7 @@ def test_upload_interrupted_by_a_rerun_shows_only_the_new_input(monkeypatch: pyt
             st.rerun()
         return real_reader(upload)
 
-    monkeypatch.setattr(lib.io.tables, "read_table", interrupted_once)
+    monkeypatch.setattr(covwb.io.tables, "read_table", interrupted_once)
     at = explorer_with_upload_form()
     upload(at, "first.csv", table_csv(["first_a", "first_b", "first_c"], seed=5))
     assert_clean(at)
@@ -241,7 +241,7 @@ class DeferredSpy:
 
 def pottery_explorer(monkeypatch: pytest.MonkeyPatch) -> tuple[AppTest, DeferredSpy]:
     """The explorer on a built-in table (three figures), with the download callables recorded."""
-    from lib.datasets.tables import BUILTIN_TABLES
+    from covwb.datasets.tables import BUILTIN_TABLES
 
     spy = DeferredSpy(monkeypatch)
     at = AppTest.from_file(EXPLORER, default_timeout=180).run()

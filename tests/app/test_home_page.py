@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lib.datasets.tables import BUILTIN_TABLES
+from covwb.datasets.tables import BUILTIN_TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,6 +20,8 @@ def test_home_lists_pages_and_builtin_data() -> None:
     assert all(catalog["Licence"].str.len() > 0)
     formats = at.table[1].value
     assert {"EDF / EDF+", "BDF", "GDF", "FIF", "BrainVision", "EEGLAB", "EEG as CSV"} <= set(formats.index)
-    links = [link.label for link in at.get("page_link")]
+    links = [link.label for link in at.main.get("page_link")]
     assert links[0] == "Dataset explorer"
     assert len(links) == len(list((REPO / "pages").glob("*.py")))
+    sidebar = [link.label for link in at.sidebar.get("page_link")]
+    assert sidebar == ["Home", *links]

@@ -18,9 +18,9 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 import ui
-from lib.datasets.fingerprint import fingerprint
-from lib.datasets.tables import BUILTIN_TABLES
-from lib.io.uploads import UploadedBytes
+from covwb.datasets.fingerprint import fingerprint
+from covwb.datasets.tables import BUILTIN_TABLES
+from covwb.io.uploads import UploadedBytes
 from tests.app.helpers import assert_clean, charts
 
 REPO = Path(__file__).resolve().parents[2]

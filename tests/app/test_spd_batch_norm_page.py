@@ -19,8 +19,6 @@ def _page() -> AppTest:
     return AppTest.from_file(PAGE, default_timeout=180).run()
 
 
-
-
 def _upload(name: str, data: bytes) -> AppTest:
     at = _page()
     at.sidebar.radio(key="spd-source").set_value("Dataset").run()

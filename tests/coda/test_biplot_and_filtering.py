@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from lib.coda.biplot import clr_pca
-from lib.coda.filtering import check_displayable, filter_parts, rank_parts
-from lib.coda.transforms import clr
-from lib.errors import ParameterError
+from covwb.coda.biplot import clr_pca
+from covwb.coda.filtering import check_displayable, filter_parts, rank_parts
+from covwb.coda.transforms import clr
+from covwb.errors import ParameterError
 from tests.coda.conftest import logistic_normal
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.coda.closure import closure, composition_matrix, suggest_parts
-from lib.coda.zeros import replace_zeros, zero_summary
-from lib.errors import ParameterError, TableFormatError
+from covwb.coda.closure import closure, composition_matrix, suggest_parts
+from covwb.coda.zeros import replace_zeros, zero_summary
+from covwb.errors import ParameterError, TableFormatError
 
 X0 = np.array([[2.0, 0.0, 6.0, 2.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 3.0, 1.0]])
 PARTS = ["a", "b", "c", "d"]
@@ -25,7 +25,12 @@ def test_closure_sums_rows_to_one() -> None:
         (pd.DataFrame({"a": [1.0], "b": [2.0]}), ["a", "b"], ParameterError, "at least 3 parts"),
         (pd.DataFrame({"a": [1.0], "b": [2.0], "c": ["x"]}), ["a", "b", "c"], TableFormatError, "not numeric"),
         (pd.DataFrame({"a": [1.0, -1], "b": [2.0, 1], "c": [1.0, 1]}), ["a", "b", "c"], TableFormatError, "negative"),
-        (pd.DataFrame({"a": [1.0, np.nan], "b": [2.0, 1], "c": [1.0, 1]}), ["a", "b", "c"], TableFormatError, "missing"),
+        (
+            pd.DataFrame({"a": [1.0, np.nan], "b": [2.0, 1], "c": [1.0, 1]}),
+            ["a", "b", "c"],
+            TableFormatError,
+            "missing",
+        ),
         (pd.DataFrame({"a": [1.0, 0], "b": [2.0, 0], "c": [1.0, 0]}), ["a", "b", "c"], TableFormatError, "row 2"),
         (pd.DataFrame({"a": [1.0], "b": [2.0], "c": [1.0]}), ["a", "b", "z"], ParameterError, "no column"),
     ],
@@ -82,6 +87,13 @@ def test_replacement_refuses_a_delta_that_turns_rows_negative() -> None:
 
 
 def test_suggested_parts_leave_out_text_and_row_numbers() -> None:
-    frame = pd.DataFrame({"cup": [1, 2, 3, 4], "site": list("wxyz"), "Si": [70.0, 71, 69, 72],
-                          "Al": [2.0, 1, 3, 2], "score": [-1.0, 0, 2, 1]})
+    frame = pd.DataFrame(
+        {
+            "cup": [1, 2, 3, 4],
+            "site": list("wxyz"),
+            "Si": [70.0, 71, 69, 72],
+            "Al": [2.0, 1, 3, 2],
+            "score": [-1.0, 0, 2, 1],
+        }
+    )
     assert suggest_parts(frame) == ["Si", "Al", "score"]

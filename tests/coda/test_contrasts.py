@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib.coda.closure import closure
-from lib.coda.contrasts import (
+from covwb.coda.closure import closure
+from covwb.coda.contrasts import (
     clr_correlation,
     graphical_lasso_clr,
     pair_table,
     proportion_correlation,
     proportionality,
 )
-from lib.coda.transforms import clr
-from lib.errors import ParameterError
+from covwb.coda.transforms import clr
+from covwb.errors import ParameterError
 from tests.coda.conftest import logistic_normal
 
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.coda.demonstrations import reference_independence, subcompositional_incoherence
-from lib.coda.partial_correlation import partial_correlations
-from lib.errors import ParameterError
+from covwb.coda.demonstrations import reference_independence, subcompositional_incoherence
+from covwb.coda.partial_correlation import partial_correlations
+from covwb.errors import ParameterError
 from tests.coda.conftest import CUPS_PARTS, logistic_normal
 
 

@@ -9,21 +9,45 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.coda.partial_correlation import clr_precision, partial_correlations
-from lib.coda.transforms import alr
-from lib.coda.variation import (
+from covwb.coda.partial_correlation import clr_precision, partial_correlations
+from covwb.coda.transforms import alr
+from covwb.coda.variation import (
     clr_covariance,
     clr_variances,
     most_variable_parts,
     total_variance,
     variation_array,
 )
-from lib.errors import ParameterError
+from covwb.errors import ParameterError
 from tests.coda.conftest import CUPS_PARTS, logistic_normal, reference_matrix
 
 # Erb (2020) on the Roman cups, from R 4.2.2 (MASS::ginv, propr 5.1.8), six decimals
-CUPS_CLR_VAR = [.018147, .005852, .013975, .015166, .004561, .008562, .009840, .011631, .012656, .068842, .066866]
-CUPS_PARTIAL_VAR = [.002033, .000875, .003469, .008125, .002785, .001777, .008412, .008315, .010252, .050619, .051600]
+CUPS_CLR_VAR = [
+    0.018147,
+    0.005852,
+    0.013975,
+    0.015166,
+    0.004561,
+    0.008562,
+    0.009840,
+    0.011631,
+    0.012656,
+    0.068842,
+    0.066866,
+]
+CUPS_PARTIAL_VAR = [
+    0.002033,
+    0.000875,
+    0.003469,
+    0.008125,
+    0.002785,
+    0.001777,
+    0.008412,
+    0.008315,
+    0.010252,
+    0.050619,
+    0.051600,
+]
 
 
 def test_cups_partial_correlations_match_r(shared_data: Path, cups_values: np.ndarray) -> None:
@@ -42,7 +66,9 @@ def test_closed_form_is_the_moore_penrose_inverse() -> None:
     X = logistic_normal(40, 9, seed=1)
     gamma = clr_covariance(X)
     omega = clr_precision(gamma)
-    np.testing.assert_allclose(omega, np.linalg.pinv(gamma, rcond=1e-10, hermitian=True), atol=1e-8 * np.abs(omega).max())
+    np.testing.assert_allclose(
+        omega, np.linalg.pinv(gamma, rcond=1e-10, hermitian=True), atol=1e-8 * np.abs(omega).max()
+    )
     np.testing.assert_allclose(omega.sum(axis=1), 0.0, atol=1e-8 * np.abs(omega).max())
     # Aitchison: Γ⁺ = Fᵀ Σ_r⁻¹ F for the alr covariance with any reference r (here the last part)
     sigma = np.cov(alr(X), rowvar=False)

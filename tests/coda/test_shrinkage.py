@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.coda.shrinkage import basis_shrinkage_pcor, cov_shrink, shrinkage_intensities
-from lib.errors import ParameterError
+from covwb.coda.shrinkage import basis_shrinkage_pcor, cov_shrink, shrinkage_intensities
+from covwb.errors import ParameterError
 from tests.coda.conftest import CUPS_PARTS, logistic_normal, reference_matrix
 
 

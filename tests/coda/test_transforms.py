@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lib.coda.closure import closure
-from lib.coda.transforms import (
+from covwb.coda.closure import closure
+from covwb.coda.transforms import (
     alr,
     alr_inv,
     clr,
@@ -19,7 +19,7 @@ from lib.coda.transforms import (
     ilr_inv,
     sbp_basis,
 )
-from lib.errors import ParameterError
+from covwb.errors import ParameterError
 
 compositions = st.integers(3, 7).flatmap(
     lambda D: arrays(np.float64, (5, D), elements=st.floats(0.01, 100.0, allow_nan=False))

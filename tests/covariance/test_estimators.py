@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.covariance import ledoit_wolf, oas, shrunk_covariance
 
-from lib.covariance.estimators import (
+from covwb.covariance.estimators import (
     ESTIMATORS,
     Spectrum,
     correlation,
@@ -17,7 +17,7 @@ from lib.covariance.estimators import (
     covariances,
     spectrum,
 )
-from lib.errors import ParameterError
+from covwb.errors import ParameterError
 
 REFERENCES = {
     "sample": lambda X, a: np.atleast_2d(np.cov(X, rowvar=False)),
@@ -38,15 +38,12 @@ def test_covariance_matches_reference(estimator: str, n_samples: int, n_features
     X = rng.standard_normal((n_samples, n_features)) @ rng.standard_normal((n_features, n_features))
     X += 3.0
     expected = REFERENCES[estimator](X, 0.3)
-    np.testing.assert_allclose(covariance(X, estimator, 0.3), np.atleast_2d(expected),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(covariance(X, estimator, 0.3), np.atleast_2d(expected), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("estimator", list(REFERENCES))
 @pytest.mark.parametrize(("n_channels", "n_times"), [(4, 50), (8, 5), (1, 10)])
-def test_batched_covariances_match_reference_per_matrix(
-    estimator: str, n_channels: int, n_times: int
-) -> None:
+def test_batched_covariances_match_reference_per_matrix(estimator: str, n_channels: int, n_times: int) -> None:
     rng = np.random.default_rng(7)
     trials = rng.standard_normal((12, n_channels, n_times)) * rng.uniform(0.5, 3, (12, 1, 1))
     trials[3] *= 0.0
@@ -86,9 +83,11 @@ def test_fewer_than_two_complete_rows_is_a_parameter_error() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"estimator": "mle"}, "Unknown covariance estimator"),
-     ({"estimator": "shrinkage", "shrinkage": 1.5}, "between 0 and 1"),
-     ({"estimator": "shrinkage", "shrinkage": float("nan")}, "between 0 and 1")],
+    [
+        ({"estimator": "mle"}, "Unknown covariance estimator"),
+        ({"estimator": "shrinkage", "shrinkage": 1.5}, "between 0 and 1"),
+        ({"estimator": "shrinkage", "shrinkage": float("nan")}, "between 0 and 1"),
+    ],
 )
 def test_bad_parameters(kwargs: dict, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
@@ -146,9 +145,11 @@ finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=40, deadline=None)
-@given(X=arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 6)), elements=finite),
-       estimator=st.sampled_from(list(REFERENCES)),
-       a=st.floats(0.0, 1.0))
+@given(
+    X=arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 6)), elements=finite),
+    estimator=st.sampled_from(list(REFERENCES)),
+    a=st.floats(0.0, 1.0),
+)
 def test_symmetric_and_positive_semidefinite(X: np.ndarray, estimator: str, a: float) -> None:
     C = covariance(X, estimator, a)
     assert np.array_equal(C, C.T)
@@ -157,21 +158,26 @@ def test_symmetric_and_positive_semidefinite(X: np.ndarray, estimator: str, a: f
 
 
 @settings(max_examples=40, deadline=None)
-@given(X=arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 6)), elements=finite),
-       estimator=st.sampled_from(list(REFERENCES)),
-       scale=st.floats(-50.0, 50.0).filter(lambda s: abs(s) > 1e-2))
+@given(
+    X=arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 6)), elements=finite),
+    estimator=st.sampled_from(list(REFERENCES)),
+    scale=st.floats(-50.0, 50.0).filter(lambda s: abs(s) > 1e-2),
+)
 def test_scale_equivariance(X: np.ndarray, estimator: str, scale: float) -> None:
     C = covariance(X, estimator, 0.2)
-    np.testing.assert_allclose(covariance(scale * X, estimator, 0.2), scale**2 * C,
-                               rtol=1e-9, atol=1e-9 * scale**2 * max(1.0, np.abs(C).max()))
+    np.testing.assert_allclose(
+        covariance(scale * X, estimator, 0.2), scale**2 * C, rtol=1e-9, atol=1e-9 * scale**2 * max(1.0, np.abs(C).max())
+    )
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(3, 6), extra=st.integers(1, 6),
-       estimator=st.sampled_from(["ledoit_wolf", "oas", "shrinkage"]))
-def test_shrinkage_is_positive_definite_when_p_exceeds_n(
-    seed: int, n: int, extra: int, estimator: str
-) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(3, 6),
+    extra=st.integers(1, 6),
+    estimator=st.sampled_from(["ledoit_wolf", "oas", "shrinkage"]),
+)
+def test_shrinkage_is_positive_definite_when_p_exceeds_n(seed: int, n: int, extra: int, estimator: str) -> None:
     """From n = 3 on: with 2 samples the centred rows are opposite and LW's beta is 0."""
     X = np.random.default_rng(seed).standard_normal((n, n + extra))
     assert spectrum(np.cov(X, rowvar=False)).is_positive_definite is False

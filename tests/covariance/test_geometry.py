@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial import procrustes
 
-from lib.covariance import geometry
-from lib.covariance.geometry import (
+from covwb.covariance import geometry
+from covwb.covariance.geometry import (
     METRICS,
     GeometrySummary,
     check_spd_stack,
@@ -19,7 +19,7 @@ from lib.covariance.geometry import (
     pairwise_distances,
     summarise_geometry,
 )
-from lib.errors import ParameterError, SPDInputError
+from covwb.errors import ParameterError, SPDInputError
 
 
 def random_spd(n: int, p: int, seed: int) -> np.ndarray:
@@ -74,8 +74,9 @@ def test_airm_is_congruence_invariant() -> None:
     covs = random_spd(5, 4, seed=3)
     W = np.random.default_rng(4).standard_normal((4, 4)) + 4 * np.eye(4)
     moved = np.einsum("ij,njk,lk->nil", W, covs, W)
-    np.testing.assert_allclose(pairwise_distances(moved, "riemann"),
-                               pairwise_distances(covs, "riemann"), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(
+        pairwise_distances(moved, "riemann"), pairwise_distances(covs, "riemann"), rtol=1e-8, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("metric", ["logeuclid", "wasserstein", "euclid", "riemann"])
@@ -83,31 +84,32 @@ def test_orthogonal_invariance(metric: str) -> None:
     covs = random_spd(5, 4, seed=5)
     Q = np.linalg.qr(np.random.default_rng(6).standard_normal((4, 4)))[0]
     rotated = np.einsum("ij,njk,lk->nil", Q, covs, Q)
-    np.testing.assert_allclose(pairwise_distances(rotated, metric),
-                               pairwise_distances(covs, metric), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(
+        pairwise_distances(rotated, metric), pairwise_distances(covs, metric), rtol=1e-8, atol=1e-9
+    )
 
 
 def test_affine_invariance_fails_for_log_euclidean() -> None:
     covs = random_spd(4, 3, seed=7)
     W = np.diag([1.0, 5.0, 0.2])
     moved = np.einsum("ij,njk,lk->nil", W, covs, W)
-    assert not np.allclose(pairwise_distances(moved, "logeuclid"),
-                           pairwise_distances(covs, "logeuclid"), rtol=1e-3)
+    assert not np.allclose(pairwise_distances(moved, "logeuclid"), pairwise_distances(covs, "logeuclid"), rtol=1e-3)
 
 
 @pytest.mark.parametrize(
     ("metric", "expected"),
-    [("riemann", lambda a, b: np.sqrt(a * b)),
-     ("logeuclid", lambda a, b: np.sqrt(a * b)),
-     ("euclid", lambda a, b: (a + b) / 2),
-     ("wasserstein", lambda a, b: ((np.sqrt(a) + np.sqrt(b)) / 2) ** 2)],
+    [
+        ("riemann", lambda a, b: np.sqrt(a * b)),
+        ("logeuclid", lambda a, b: np.sqrt(a * b)),
+        ("euclid", lambda a, b: (a + b) / 2),
+        ("wasserstein", lambda a, b: ((np.sqrt(a) + np.sqrt(b)) / 2) ** 2),
+    ],
 )
 def test_mean_of_two_commuting_matrices(metric: str, expected) -> None:
     a, b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 4.0])
     Q = np.linalg.qr(np.random.default_rng(8).standard_normal((3, 3)))[0]
     covs = np.stack([Q @ np.diag(a) @ Q.T, Q @ np.diag(b) @ Q.T])
-    np.testing.assert_allclose(mean_covariance(covs, metric), Q @ np.diag(expected(a, b)) @ Q.T,
-                               atol=1e-7)
+    np.testing.assert_allclose(mean_covariance(covs, metric), Q @ np.diag(expected(a, b)) @ Q.T, atol=1e-7)
 
 
 def test_mds_recovers_a_planar_configuration() -> None:
@@ -148,9 +150,13 @@ def test_summary_bundles_the_parts() -> None:
     np.testing.assert_array_equal(summary.embedding, mds_embedding(summary.distances))
     np.testing.assert_array_equal(summary.mean, mean_covariance(covs, "logeuclid"))
     assert summary.metric == "logeuclid"
-    assert summary.settings == {"metric": "logeuclid", "metric_label": "Log-Euclidean",
-                                "embedding": "classical MDS",
-                                "n_matrices": 8, "n_channels": 3}
+    assert summary.settings == {
+        "metric": "logeuclid",
+        "metric_label": "Log-Euclidean",
+        "embedding": "classical MDS",
+        "n_matrices": 8,
+        "n_channels": 3,
+    }
     with pytest.raises(AttributeError):
         summary.metric = "euclid"  # type: ignore[misc]
 
@@ -172,15 +178,18 @@ def test_check_spd_stack_symmetrises_within_tolerance() -> None:
 
 @pytest.mark.parametrize(
     ("make", "message"),
-    [(lambda c: c[0], r"shape \(n, p, p\)"),
-     (lambda c: c[:, :, :2], r"shape \(n, p, p\)"),
-     (lambda c: c[:1], "at least 2"),
-     (lambda c: c.astype(complex), "real numbers"),
-     (lambda c: np.where(np.arange(3)[:, None, None] == 2, np.nan, c), "Matrix 3 .* NaN"),
-     (lambda c: c + np.triu(np.ones(3), 1) * (np.arange(3) == 1)[:, None, None],
-      "Matrix 2 .* not symmetric"),
-     (lambda c: c - (np.arange(3) == 1)[:, None, None] * 10 * np.eye(3),
-      "Matrix 2 .* not positive definite.*shrinkage")],
+    [
+        (lambda c: c[0], r"shape \(n, p, p\)"),
+        (lambda c: c[:, :, :2], r"shape \(n, p, p\)"),
+        (lambda c: c[:1], "at least 2"),
+        (lambda c: c.astype(complex), "real numbers"),
+        (lambda c: np.where(np.arange(3)[:, None, None] == 2, np.nan, c), "Matrix 3 .* NaN"),
+        (lambda c: c + np.triu(np.ones(3), 1) * (np.arange(3) == 1)[:, None, None], "Matrix 2 .* not symmetric"),
+        (
+            lambda c: c - (np.arange(3) == 1)[:, None, None] * 10 * np.eye(3),
+            "Matrix 2 .* not positive definite.*shrinkage",
+        ),
+    ],
 )
 def test_check_spd_stack_errors(make, message: str) -> None:
     with pytest.raises(SPDInputError, match=message):

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from pyriemann.geometry.mean import mean_riemann
 from pyriemann.geometry.tangentspace import log_map_riemann, tangent_space
 
-from lib.covariance.karcher import karcher_mean, riemann_logs, tangent_vectors, whitened_logs
-from lib.errors import SPDInputError
+from covwb.covariance.karcher import karcher_mean, riemann_logs, tangent_vectors, whitened_logs
+from covwb.errors import SPDInputError
 
 
 def _random_spd(rng: np.random.Generator, n: int, p: int, spread: float = 1.0) -> np.ndarray:
@@ -63,7 +63,8 @@ def test_logs_are_pyriemann_tangent_vectors_at_the_mean() -> None:
     others = _ill_conditioned(rng, 5, 10, 60)
     np.testing.assert_allclose(riemann_logs(others, result.mean), log_map_riemann(others, result.mean), atol=1e-7)
     np.testing.assert_allclose(
-        tangent_vectors(riemann_logs(others, result.mean)), tangent_space(others, result.mean, metric="riemann"),
+        tangent_vectors(riemann_logs(others, result.mean)),
+        tangent_space(others, result.mean, metric="riemann"),
         atol=1e-7,
     )
 

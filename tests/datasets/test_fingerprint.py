@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.datasets.fingerprint import fingerprint
-from lib.datasets.types import TableDataset
+from covwb.datasets.fingerprint import fingerprint
+from covwb.datasets.types import TableDataset
 
 
 def test_large_arrays_differing_in_one_element_differ() -> None:

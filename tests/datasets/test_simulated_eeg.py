@@ -1,4 +1,4 @@
-"""Tests of lib.datasets.simulated_eeg: layout, montage, events, determinism, ERD and learnability."""
+"""Tests of covwb.datasets.simulated_eeg: layout, montage, events, determinism, ERD and learnability."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import mne
 import numpy as np
 import pytest
 
-import lib.datasets.simulated_eeg as simulated
-from lib.datasets.simulated_eeg import CHANNELS, simulate_motor_imagery
-from lib.datasets.types import EEGDataset
-from lib.eeg.epochs import extract_epochs
-from lib.eeg.events import find_trial_events, trial_sessions
-from lib.errors import ParameterError
+import covwb.datasets.simulated_eeg as simulated
+from covwb.datasets.simulated_eeg import CHANNELS, simulate_motor_imagery
+from covwb.datasets.types import EEGDataset
+from covwb.eeg.epochs import extract_epochs
+from covwb.eeg.events import find_trial_events, trial_sessions
+from covwb.errors import ParameterError
 
 BCI_IV_2A = "Fz FC3 FC1 FCz FC2 FC4 C5 C3 C1 Cz C2 C4 C6 CP3 CP1 CPz CP2 CP4 P1 Pz P2 POz".split()
 

@@ -1,4 +1,4 @@
-"""Tests of lib.datasets.tables: the built-in real tables load offline as documented."""
+"""Tests of covwb.datasets.tables: the built-in real tables load offline as documented."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.datasets.tables import BUILTIN_TABLES, DEFAULT_TABLE, KINDS, builtin_keys, load_builtin_table
-from lib.datasets.types import TableDataset
-from lib.errors import ParameterError
+from covwb.datasets.tables import BUILTIN_TABLES, DEFAULT_TABLE, KINDS, builtin_keys, load_builtin_table
+from covwb.datasets.types import TableDataset
+from covwb.errors import ParameterError
 
 ROLE_NAMES = {"parts", "target", "protected", "exposure", "group", "features"}
 
@@ -121,7 +121,11 @@ def test_insurance_counts_exposure_and_ordered_factors():
     assert sorted(set(frame["District"])) == ["1", "2", "3", "4"]
     first = frame.iloc[0]
     assert (first["District"], first["Group"], first["Age"], first["Holders"], first["Claims"]) == (
-        "1", "<1l", "<25", 197.0, 38.0
+        "1",
+        "<1l",
+        "<25",
+        197.0,
+        38.0,
     )
 
 

@@ -53,8 +53,17 @@ def server() -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
         ],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -107,9 +116,7 @@ def page(browser: object) -> Iterator[object]:
 def _wait_for_app(page: object) -> None:
     """Wait until the script has finished running (no running indicator) and the main block exists."""
     page.wait_for_selector('[data-testid="stMain"]')
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-    )
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
 
 
 def test_home_page_shows_built_in_data(server: str, page: object) -> None:

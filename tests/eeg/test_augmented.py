@@ -9,13 +9,13 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.covariance import OAS
 
-from lib.eeg.augmented import (
+from covwb.eeg.augmented import (
     AugmentedCovariances,
     LaggedProducts,
     augment,
     augmented_covariances,
 )
-from lib.errors import ParameterError
+from covwb.errors import ParameterError
 
 
 def moabb_augmented_dataset(X: np.ndarray, order: int, lag: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tests of lib.eeg.epochs: epoch shapes, units, windows, filtering, spectra and every refusal."""
+"""Tests of covwb.eeg.epochs: epoch shapes, units, windows, filtering, spectra and every refusal."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import mne
 import numpy as np
 import pytest
 
-from lib.eeg.epochs import EpochData, extract_epochs, power_spectrum
-from lib.eeg.events import TrialEvents
-from lib.errors import ParameterError
+from covwb.eeg.epochs import EpochData, extract_epochs, power_spectrum
+from covwb.eeg.events import TrialEvents
+from covwb.errors import ParameterError
 
 SFREQ = 160.0
 DURATION = 40.0
@@ -64,7 +64,7 @@ def test_band_filter_keeps_in_band_and_removes_out_of_band_sinusoids() -> None:
     t = ep.times
     x = ep.X.reshape(-1, len(t))
     # amplitude of each sinusoid by least squares on sin/cos at its frequency
-    for freq, amp, low, high in ((3.0, 40.0, 0.0, 0.01 * 40.0), (20.0, 10.0, 0.97 * 10.0, 1.03 * 10.0)):
+    for freq, _amp, low, high in ((3.0, 40.0, 0.0, 0.01 * 40.0), (20.0, 10.0, 0.97 * 10.0, 1.03 * 10.0)):
         basis = np.column_stack([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)])
         coef, *_ = np.linalg.lstsq(basis, x.T, rcond=None)
         measured = np.hypot(coef[0], coef[1])

@@ -7,10 +7,10 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import get_scorer
 
-from lib.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
-from lib.eeg.augmented import augment
-from lib.eeg.epochs import extract_epochs
-from lib.eeg.evaluation import (
+from covwb.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
+from covwb.eeg.augmented import augment
+from covwb.eeg.epochs import extract_epochs
+from covwb.eeg.evaluation import (
     SearchGrid,
     class_means,
     evaluate,
@@ -19,8 +19,8 @@ from lib.eeg.evaluation import (
     most_chosen_order_lag,
     tangent_embedding,
 )
-from lib.eeg.events import find_trial_events, trial_sessions
-from lib.errors import ParameterError
+from covwb.eeg.events import find_trial_events, trial_sessions
+from covwb.errors import ParameterError
 
 
 class Stack(TransformerMixin, BaseEstimator):
@@ -69,11 +69,15 @@ def test_fast_grid_equals_gridsearchcv_per_fold(small: tuple[np.ndarray, np.ndar
     pipeline = Pipeline([("acm", Stack()), ("cov", Covariances("cov")), ("ts", TangentSpace()), ("svc", SVC())])
     params = {"acm__order": [1, 3], "acm__lag": [1, 3], "svc__C": [1.0], "svc__kernel": ["linear", "rbf"]}
     for (train, test), got in zip(outer, fast):
-        search = GridSearchCV(pipeline, params, cv=StratifiedKFold(3, shuffle=True, random_state=42),
-                              scoring="roc_auc").fit(X[train], y[train])
+        search = GridSearchCV(
+            pipeline, params, cv=StratifiedKFold(3, shuffle=True, random_state=42), scoring="roc_auc"
+        ).fit(X[train], y[train])
         best = search.best_params_
         assert (got["order"], got["lag"], got["C"], got["kernel"]) == (
-            best["acm__order"], best["acm__lag"], best["svc__C"], best["svc__kernel"]
+            best["acm__order"],
+            best["acm__lag"],
+            best["svc__C"],
+            best["svc__kernel"],
         )
         assert got["roc_auc"] == pytest.approx(get_scorer("roc_auc")(search, X[test], y[test]), abs=1e-9)
 
@@ -127,8 +131,9 @@ def test_builtin_recording_reaches_auc_0_9(builtin: tuple[np.ndarray, np.ndarray
 
 def test_takens_selection_is_made_on_each_training_fold(small: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = small
-    result = evaluate(X, y, np.full(len(y), "1"), ["acm_mdm"], n_folds=2, selection="takens",
-                      inner_folds=2, max_lag=10, max_order=4)
+    result = evaluate(
+        X, y, np.full(len(y), "1"), ["acm_mdm"], n_folds=2, selection="takens", inner_folds=2, max_lag=10, max_order=4
+    )
     selections = result.takens["ACM + MDM"]
     assert len(selections) == 2
     assert list(result.scores["order"]) == [s.order for s in selections]
@@ -139,9 +144,10 @@ def test_three_classes_report_accuracy_and_balanced_accuracy() -> None:
     rng = np.random.default_rng(0)
     scales = np.array([1.0, 2.0, 4.0])
     y = np.repeat(["a", "b", "c"], 8)
-    X = rng.standard_normal((24, 3, 60)) * scales[np.repeat([0, 1, 2], 8)][:, None, None] ** np.array([1, 0, 0])[
-        None, :, None
-    ]
+    X = (
+        rng.standard_normal((24, 3, 60))
+        * scales[np.repeat([0, 1, 2], 8)][:, None, None] ** np.array([1, 0, 0])[None, :, None]
+    )
     result = evaluate(X, y, np.full(24, "1"), ["mdm"], n_folds=2, inner_folds=2)
     assert result.metrics == ("accuracy", "balanced_accuracy")
     assert result.summary["accuracy_mean"].iloc[0] > 0.6
@@ -183,7 +189,7 @@ def test_bad_input_is_a_parameter_error(small: tuple[np.ndarray, np.ndarray], ch
 def test_class_means_and_embedding(small: tuple[np.ndarray, np.ndarray]) -> None:
     from pyriemann.geometry.mean import mean_riemann
 
-    from lib.eeg.augmented import augmented_covariances
+    from covwb.eeg.augmented import augmented_covariances
 
     X, y = small
     covs = augmented_covariances(X, 2, 3)

@@ -1,4 +1,4 @@
-"""Tests of lib.eeg.events: trial events from annotations or a trigger channel, sessions."""
+"""Tests of covwb.eeg.events: trial events from annotations or a trigger channel, sessions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.eeg.events import TrialEvents, find_trial_events, trial_sessions
-from lib.errors import EEGFormatError
+from covwb.eeg.events import TrialEvents, find_trial_events, trial_sessions
+from covwb.errors import EEGFormatError
 
 SFREQ = 100.0
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from lib.eeg.pipelines import PIPELINES, build_pipeline, check_pipeline
-from lib.errors import ParameterError
+from covwb.eeg.pipelines import PIPELINES, build_pipeline, check_pipeline
+from covwb.errors import ParameterError
 
 
 def _two_classes(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

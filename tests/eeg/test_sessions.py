@@ -6,10 +6,10 @@ import mne
 import numpy as np
 import pytest
 
-from lib.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
-from lib.eeg.events import find_trial_events
-from lib.eeg.sessions import combine_recordings, event_sessions, session_epochs
-from lib.errors import ParameterError
+from covwb.datasets.simulated_eeg import CLASSES, simulate_motor_imagery
+from covwb.eeg.events import find_trial_events
+from covwb.eeg.sessions import combine_recordings, event_sessions, session_epochs
+from covwb.errors import ParameterError
 
 
 @pytest.fixture(scope="module")

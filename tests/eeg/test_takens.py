@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib.eeg.takens import (
+from covwb.eeg.takens import (
     TakensAugmentedCovariances,
     auto_mutual_information,
     cao_e1,
@@ -13,7 +13,7 @@ from lib.eeg.takens import (
     saturation_order,
     select_order_lag,
 )
-from lib.errors import ParameterError
+from covwb.errors import ParameterError
 
 
 def _sines(period: float, n: int = 4, c: int = 2, t: int = 400, noise: float = 0.0, seed: int = 0) -> np.ndarray:

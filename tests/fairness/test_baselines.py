@@ -7,14 +7,16 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from lib.errors import ParameterError
-from lib.fairness.baselines import exponentiated_gradient
-from lib.fairness.data import prepare_data
-from lib.fairness.metrics import parity_gaps
+from covwb.errors import ParameterError
+from covwb.fairness.baselines import exponentiated_gradient
+from covwb.fairness.data import prepare_data
+from covwb.fairness.metrics import parity_gaps
 
 
 def test_exponentiated_gradient_reduces_the_intersectional_gap(table: pd.DataFrame) -> None:
-    data = prepare_data(table, target="hired", task="binary", features=["proxy", "x1", "x2"], protected=["gender", "region"])
+    data = prepare_data(
+        table, target="hired", task="binary", features=["proxy", "x1", "x2"], protected=["gender", "region"]
+    )
     protected = data.protected.subset(data.validation)
     plain = LogisticRegression(max_iter=1000).fit(data.X[data.train], data.y[data.train])
     plain_gap = parity_gaps(plain.predict_proba(data.X[data.validation])[:, 1], protected)["intersectional"]

@@ -9,10 +9,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.errors import ParameterError
-from lib.fairness.batch_penalty import PenaltyPlan
-from lib.fairness.encoding import encode_protected
-from lib.fairness.torch_penalties import penalty
+from covwb.errors import ParameterError
+from covwb.fairness.batch_penalty import PenaltyPlan
+from covwb.fairness.encoding import encode_protected
+from covwb.fairness.torch_penalties import penalty
 
 COLUMN_SETS = {
     "categorical": ["sex", "region"],
@@ -41,7 +41,9 @@ def _compare(plan: PenaltyPlan, kind: str, encoded, rows: np.ndarray, values: np
     """Value and gradient of the plan against the quadratic penalty on the same rows."""
     constant = plan.constant(rows)
     quadratic = torch.tensor(values, requires_grad=True)
-    reference = penalty(kind, quadratic, [torch.tensor(block[rows]) for block in encoded.blocks], c=c, unbiased=unbiased)
+    reference = penalty(
+        kind, quadratic, [torch.tensor(block[rows]) for block in encoded.blocks], c=c, unbiased=unbiased
+    )
     reference.backward()
     fast = torch.tensor(values, requires_grad=True)
     value = plan.value(fast, constant)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.fairness.calibration import elbow, sweep, tradeoff_table
-from lib.fairness.data import prepare_data
-from lib.fairness.models import TrainSettings
+from covwb.fairness.calibration import elbow, sweep, tradeoff_table
+from covwb.fairness.data import prepare_data
+from covwb.fairness.models import TrainSettings
 
 
 def test_elbow_of_a_knee_curve() -> None:
@@ -20,7 +20,9 @@ def test_elbow_of_a_knee_curve() -> None:
 
 
 def test_small_sweep_end_to_end(table: pd.DataFrame) -> None:
-    data = prepare_data(table, target="wage", task="continuous", features=["proxy", "x1", "x2"], protected=["gender", "region"])
+    data = prepare_data(
+        table, target="wage", task="continuous", features=["proxy", "x1", "x2"], protected=["gender", "region"]
+    )
     steps: list[tuple[float, str]] = []
     result = sweep(
         data,

@@ -6,14 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.errors import ParameterError
-from lib.fairness.data import leaking_columns, prepare_data
+from covwb.errors import ParameterError
+from covwb.fairness.data import leaking_columns, prepare_data
 
 
 def test_missing_targets_text_features_and_binary_target(table: pd.DataFrame) -> None:
     frame = table.copy()
     frame.loc[:4, "hired"] = None
-    data = prepare_data(frame, target="hired", task="binary", features=["x1", "job", "gender"], protected=["gender", "region"])
+    data = prepare_data(
+        frame, target="hired", task="binary", features=["x1", "job", "gender"], protected=["gender", "region"]
+    )
     notes = " ".join(data.notes)
     assert "Dropped 5 rows with a missing target 'hired'" in notes
     assert "one-hot encoded: job (2 levels)" in notes
@@ -27,7 +29,9 @@ def test_missing_targets_text_features_and_binary_target(table: pd.DataFrame) ->
 
 
 def test_counts_keep_the_exposure(table: pd.DataFrame) -> None:
-    data = prepare_data(table, target="claims", task="counts", features=["x1", "proxy"], protected=["gender"], exposure="exposure")
+    data = prepare_data(
+        table, target="claims", task="counts", features=["x1", "proxy"], protected=["gender"], exposure="exposure"
+    )
     assert np.array_equal(data.exposure, table["exposure"].to_numpy())
 
 

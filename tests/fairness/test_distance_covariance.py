@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lib.errors import ParameterError
-from lib.fairness.distance_covariance import (
+from covwb.errors import ParameterError
+from covwb.fairness.distance_covariance import (
     distance_correlation_sq,
     distance_covariance_sq,
     row_sums_1d,

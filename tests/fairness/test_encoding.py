@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import pdist
 
-from lib.errors import ParameterError
-from lib.fairness.encoding import encode_protected
+from covwb.errors import ParameterError
+from covwb.fairness.encoding import encode_protected
 
 
 def test_kinds_and_scaling(table: pd.DataFrame) -> None:
@@ -34,8 +34,12 @@ def test_cells_of_categorical_attributes_reproduce_the_encoding(table: pd.DataFr
 
 
 def test_ordered_categories_keep_their_order_and_overrides_apply() -> None:
-    frame = pd.DataFrame({"band": pd.Categorical(["hi", "lo", "mid", "lo"], categories=["lo", "mid", "hi"], ordered=True),
-                          "grade": [1.0, 2.0, 3.0, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "band": pd.Categorical(["hi", "lo", "mid", "lo"], categories=["lo", "mid", "hi"], ordered=True),
+            "grade": [1.0, 2.0, 3.0, 1.0],
+        }
+    )
     encoded = encode_protected(frame, ["band", "grade"], kinds={"grade": "categorical"})
     assert encoded.attributes[0].levels == ("lo", "mid", "hi")
     assert encoded.attributes[1].kind == "categorical" and encoded.blocks[1].shape == (4, 3)

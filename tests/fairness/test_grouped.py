@@ -9,21 +9,29 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.fairness.encoding import encode_protected
-from lib.fairness.grouped import (
+from covwb.fairness.encoding import encode_protected
+from covwb.fairness.grouped import (
     grouped_distance_variance,
     grouped_penalty,
     grouped_statistic,
 )
-from lib.fairness.torch_penalties import penalty
+from covwb.fairness.torch_penalties import penalty
 
 
 def _encoded(n: int, seed: int):
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
-        {"sex": rng.choice(["f", "m"], n), "region": rng.choice(["a", "b", "c", "d"], n), "grade": rng.choice([1, 2, 3], n)}
+        {
+            "sex": rng.choice(["f", "m"], n),
+            "region": rng.choice(["a", "b", "c", "d"], n),
+            "grade": rng.choice([1, 2, 3], n),
+        }
     )
-    frame.loc[:3, "sex"], frame.loc[:3, "region"], frame.loc[:3, "grade"] = ["f", "m", "f", "m"], ["a", "b", "c", "d"], [1, 2, 3, 1]
+    frame.loc[:3, "sex"], frame.loc[:3, "region"], frame.loc[:3, "grade"] = (
+        ["f", "m", "f", "m"],
+        ["a", "b", "c", "d"],
+        [1, 2, 3, 1],
+    )
     return encode_protected(frame, ["sex", "region", "grade"], kinds={"grade": "categorical"})
 
 

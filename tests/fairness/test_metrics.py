@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, mean_poisson_deviance, roc_auc_score
 
-from lib.fairness.encoding import encode_protected
-from lib.fairness.metrics import (
+from covwb.fairness.encoding import encode_protected
+from covwb.fairness.metrics import (
     DEPENDENCE_ROWS,
     cell_table,
     dependence_rows,
@@ -96,7 +96,7 @@ def _with_age(n: int, seed: int) -> pd.DataFrame:
 def test_dependence_statistics_with_a_continuous_attribute_match_dcor(dcor, columns: list[str]) -> None:
     import torch
 
-    from lib.fairness.torch_penalties import jdcov_sq
+    from covwb.fairness.torch_penalties import jdcov_sq
 
     encoded = encode_protected(_with_age(400, 4), columns)
     predictions = np.random.default_rng(5).standard_normal(400) + 0.02 * encoded.matrix[:, -1]
@@ -125,16 +125,16 @@ def test_permutation_test_detects_dependence_and_keeps_its_level() -> None:
     rng = np.random.default_rng(2)
     _, dependent = permutation_test(rng.standard_normal(200) + 0.8 * encoded.cells, encoded, n_permutations=99, seed=0)
     assert dependent == pytest.approx(0.01)
-    p_values = [
-        permutation_test(rng.standard_normal(200), encoded, n_permutations=19, seed=s)[1] for s in range(20)
-    ]
+    p_values = [permutation_test(rng.standard_normal(200), encoded, n_permutations=19, seed=s)[1] for s in range(20)]
     assert 0.02 < np.mean(np.array(p_values) <= 0.05) + 0.05 < 0.4
 
 
 def test_small_cells_and_dependent_attributes_are_warned() -> None:
     rng = np.random.default_rng(3)
     a = rng.choice(["p", "q"], 300)
-    frame = pd.DataFrame({"a": a, "b": np.where(rng.uniform(size=300) < 0.9, a, "other"), "c": rng.choice(["u", "v"], 300)})
+    frame = pd.DataFrame(
+        {"a": a, "b": np.where(rng.uniform(size=300) < 0.9, a, "other"), "c": rng.choice(["u", "v"], 300)}
+    )
     encoded = encode_protected(frame, ["a", "b", "c"])
     warning = " ".join(dependence_warnings(encoded))
     assert "a and b" in warning and "JdCov" in warning and "a and c" not in warning
@@ -147,15 +147,18 @@ def test_evaluate_collects_every_metric() -> None:
     rng = np.random.default_rng(4)
     y = rng.integers(0, 2, 100).astype(float)
     result = evaluate("binary", y, rng.uniform(size=100), encoded, n_permutations=9)
-    assert {"roc_auc", "brier", "accuracy", "jsd", "uf", "dp_gap", "dcor", "ccdcov", "jdcov", "perm_p"} <= set(result.metrics)
+    assert {"roc_auc", "brier", "accuracy", "jsd", "uf", "dp_gap", "dcor", "ccdcov", "jdcov", "perm_p"} <= set(
+        result.metrics
+    )
     assert len(result.cells) == 4
 
 
 def test_permutation_test_with_a_continuous_attribute_detects_dependence() -> None:
     encoded = encode_protected(_with_age(300, 8), ["g", "age"])
     rng = np.random.default_rng(9)
-    _, dependent = permutation_test(rng.standard_normal(300) + 0.05 * encoded.matrix[:, -1] * 60, encoded,
-                                    n_permutations=99, seed=0)
+    _, dependent = permutation_test(
+        rng.standard_normal(300) + 0.05 * encoded.matrix[:, -1] * 60, encoded, n_permutations=99, seed=0
+    )
     _, independent = permutation_test(rng.standard_normal(300), encoded, n_permutations=99, seed=0)
     assert dependent == pytest.approx(0.01)
     assert independent > 0.05

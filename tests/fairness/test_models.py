@@ -8,13 +8,13 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 
-from lib.errors import ParameterError
-from lib.fairness.calibration import predict_validation
-from lib.fairness.data import prepare_data
-from lib.fairness.distance_covariance import distance_correlation_sq
-from lib.fairness.batch_penalty import PenaltyPlan
-from lib.fairness.models import TrainSettings, _backward, _loss, _output, build_network, train_model
-from lib.fairness.torch_penalties import penalty
+from covwb.errors import ParameterError
+from covwb.fairness.batch_penalty import PenaltyPlan
+from covwb.fairness.calibration import predict_validation
+from covwb.fairness.data import prepare_data
+from covwb.fairness.distance_covariance import distance_correlation_sq
+from covwb.fairness.models import TrainSettings, _backward, _loss, _output, build_network, train_model
+from covwb.fairness.torch_penalties import penalty
 
 FULL_BATCH = TrainSettings(epochs=400, batch_size=1000, lr=0.05, early_stopping=False)
 
@@ -25,7 +25,9 @@ def _train_rows_fit(data, settings: TrainSettings) -> np.ndarray:
 
 
 def test_unpenalised_linear_regression_is_least_squares(table: pd.DataFrame) -> None:
-    data = prepare_data(table, target="wage", task="continuous", features=["proxy", "x1", "x2", "job"], protected=["gender"])
+    data = prepare_data(
+        table, target="wage", task="continuous", features=["proxy", "x1", "x2", "job"], protected=["gender"]
+    )
     design = np.c_[np.ones(data.train.size), data.X[data.train]]
     coef, *_ = np.linalg.lstsq(design, data.y[data.train], rcond=None)
     assert np.allclose(_train_rows_fit(data, FULL_BATCH), design @ coef, atol=2e-3)
@@ -39,7 +41,9 @@ def test_unpenalised_logistic_regression_matches_sklearn(table: pd.DataFrame) ->
 
 
 def test_poisson_with_exposure_matches_sklearn(table: pd.DataFrame) -> None:
-    data = prepare_data(table, target="claims", task="counts", features=["proxy", "x1"], protected=["gender"], exposure="exposure")
+    data = prepare_data(
+        table, target="claims", task="counts", features=["proxy", "x1"], protected=["gender"], exposure="exposure"
+    )
     rows = data.train
     rates = data.y[rows] / data.exposure[rows]
     reference = PoissonRegressor(alpha=0.0, max_iter=1000).fit(data.X[rows], rates, sample_weight=data.exposure[rows])
@@ -58,8 +62,14 @@ def test_poisson_with_exposure_matches_sklearn(table: pd.DataFrame) -> None:
 def test_a_step_back_propagates_the_gradient_of_loss_plus_penalty(
     table: pd.DataFrame, task: str, target: str, protected: list[str], kind: str
 ) -> None:
-    data = prepare_data(table, target=target, task=task, features=["proxy", "x1", "x2"], protected=protected,
-                        exposure="exposure" if task == "counts" else None)
+    data = prepare_data(
+        table,
+        target=target,
+        task=task,
+        features=["proxy", "x1", "x2"],
+        protected=protected,
+        exposure="exposure" if task == "counts" else None,
+    )
     rows = data.train[:64]
     X, y, exposure = (torch.tensor(a[rows], dtype=torch.float64) for a in (data.X, data.y, data.exposure))
     plan = PenaltyPlan(kind, data.protected)
@@ -76,7 +86,12 @@ def test_a_step_back_propagates_the_gradient_of_loss_plus_penalty(
 
 @pytest.mark.parametrize(
     ("protected", "kind"),
-    [(["gender", "region"], "ccdcov"), (["gender", "age"], "ccdcov"), (["gender", "region"], "jdcov"), (["gender"], "dcov")],
+    [
+        (["gender", "region"], "ccdcov"),
+        (["gender", "age"], "ccdcov"),
+        (["gender", "region"], "jdcov"),
+        (["gender"], "dcov"),
+    ],
 )
 def test_a_strong_penalty_removes_the_dependence_on_the_protected_attributes(
     table: pd.DataFrame, protected: list[str], kind: str
@@ -91,7 +106,9 @@ def test_a_strong_penalty_removes_the_dependence_on_the_protected_attributes(
 
 
 def test_seeds_make_runs_reproducible_and_an_mlp_trains(table: pd.DataFrame) -> None:
-    data = prepare_data(table, target="hired", task="binary", features=["proxy", "x1", "x2"], protected=["gender", "region"])
+    data = prepare_data(
+        table, target="hired", task="binary", features=["proxy", "x1", "x2"], protected=["gender", "region"]
+    )
     settings = TrainSettings(penalty="ccdcov", lam=1.0, hidden=(8,), dropout=0.1, epochs=5, batch_size=64, seed=3)
     first, again = train_model(data, settings), train_model(data, settings)
     other = train_model(data, TrainSettings(**{**settings.__dict__, "seed": 4}))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib.errors import ParameterError
-from lib.fairness.torch_penalties import (
+from covwb.errors import ParameterError
+from covwb.fairness.torch_penalties import (
     ccdcov_sq,
     dcov_sq,
     distances,
@@ -53,9 +53,7 @@ def test_jdcov_expansion_with_three_variables(dcor) -> None:
     a, b = blocks[0], blocks[2]
     n = 50
     variables = [y.numpy(), a.numpy(), b.numpy()]
-    pairs = sum(
-        dcor.u_distance_covariance_sqr(variables[i], variables[j]) for i in range(3) for j in range(i + 1, 3)
-    )
+    pairs = sum(dcor.u_distance_covariance_sqr(variables[i], variables[j]) for i in range(3) for j in range(i + 1, 3))
     off = 1 - torch.eye(n, dtype=torch.float64)
     third = float((torch.stack([-u_centre(distances(t)) for t in (y, a, b)]).prod(0) * off).sum()) / (n * (n - 3))
     for c in (0.5, 1.0):
@@ -84,9 +82,7 @@ def test_jdcov_v_statistic_matches_its_definition_and_expansion(dcor) -> None:
     variables = [y.numpy(), blocks[0].numpy(), blocks[1].numpy(), blocks[2].numpy()]
     n = 50
     centred = [-_double_centred(v) for v in variables]
-    pairs = sum(
-        dcor.distance_covariance_sqr(variables[i], variables[j]) for i in range(4) for j in range(i + 1, 4)
-    )
+    pairs = sum(dcor.distance_covariance_sqr(variables[i], variables[j]) for i in range(4) for j in range(i + 1, 4))
     triples = sum(
         (centred[i] * centred[j] * centred[k]).sum() / n**2
         for i in range(4)

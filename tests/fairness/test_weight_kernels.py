@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.fairness.weight_kernels import dense_matrix, dense_weights, grouped_weights, sorted_weights
+from covwb.fairness.weight_kernels import dense_matrix, dense_weights, grouped_weights, sorted_weights
 
 
 def _predictions(rng: np.random.Generator, b: int, tied: bool) -> np.ndarray:

@@ -236,7 +236,11 @@ def eeglab(rng: random.Random) -> list[tuple[str, bytes]]:
     data = set_file.data
     if choice == 0:
         raw = bytearray(data)
-        tags = [i for i in range(128, len(raw) - 8, 8) if raw[i] in (1, 2, 4, 5, 6, 9, 14, 16) and raw[i + 1 : i + 4] == b"\0\0\0"]
+        tags = [
+            i
+            for i in range(128, len(raw) - 8, 8)
+            if raw[i] in (1, 2, 4, 5, 6, 9, 14, 16) and raw[i + 1 : i + 4] == b"\0\0\0"
+        ]
         for pos in rng.sample(tags, min(len(tags), rng.randint(1, 2))):
             raw[pos] = rng.choice((0, 3, 8, 11, 0x2D, 19, 200, 255))
         data = bytes(raw)

@@ -284,9 +284,7 @@ def _bomb_member() -> bytes:
 def _stored_zip(name: str, deflated: bytes, size: int, crc: int) -> bytes:
     """A one-member zip whose member is given already deflated, with the declared size and CRC."""
     name_bytes = name.encode()
-    local = struct.pack(
-        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(deflated), size, len(name_bytes), 0
-    )
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(deflated), size, len(name_bytes), 0)
     central = struct.pack(
         "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(deflated), size,
         len(name_bytes), 0, 0, 0, 0, 0, 0,

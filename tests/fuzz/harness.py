@@ -20,7 +20,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 import ui
-from lib.errors import WorkbenchError
+from covwb.errors import WorkbenchError
 from tests.fuzz.cases import Case, Files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ class Outcome:
 
 @dataclass
 class TypedErrors:
-    """The messages of every :class:`~lib.errors.WorkbenchError` created while recording."""
+    """The messages of every :class:`~covwb.errors.WorkbenchError` created while recording."""
 
     messages: set[str] = field(default_factory=set)
 
@@ -174,7 +174,9 @@ class UploadDriver:
         untyped = [m for m in errors if m not in self.typed.messages and m not in PAGE_NOTICES]
         if untyped:
             cause = f" (logged: {self._log.last})" if self._log.last else ""
-            return Outcome(FAILED, errors, headers, f"error that is not a typed error's sentence: {untyped[0]!r}{cause}")
+            return Outcome(
+                FAILED, errors, headers, f"error that is not a typed error's sentence: {untyped[0]!r}{cause}"
+            )
         broken = [m for m in errors if "Traceback" in m or not m.strip()]
         if broken:
             return Outcome(FAILED, errors, headers, f"error message is not a sentence: {broken[0]!r}")

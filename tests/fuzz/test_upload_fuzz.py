@@ -3,7 +3,7 @@
 Each uploader kind gets more than 500 seeded inputs (same seed, same bytes), uploaded with
 AppTest on the dataset explorer, the page that offers all four kinds. Every input must end
 either in a typed error shown with ``st.error`` (the message is exactly the sentence of a
-:class:`~lib.errors.WorkbenchError` raised in that run) or in a dataset the page shows;
+:class:`~covwb.errors.WorkbenchError` raised in that run) or in a dataset the page shows;
 never in an uncaught exception, an untyped message or a blank page. The counts per kind
 and outcome are printed at the end of the pytest run.
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from lib.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes
 
 SFREQ = 100
 NAMES = ("Fz", "Cz", "Pz")
@@ -164,9 +164,7 @@ def gdf_bytes(
             bytes(32 * n_ch),
         ]
     )
-    body = b"".join(
-        data_uv[:, k * sfreq : (k + 1) * sfreq].astype("<f4").tobytes() for k in range(n_records)
-    )
+    body = b"".join(data_uv[:, k * sfreq : (k + 1) * sfreq].astype("<f4").tobytes() for k in range(n_records))
     pos = np.array([s + 1 for s, _ in events], "<u4")
     typ = np.array([c for _, c in events], "<u2")
     table = bytes([1]) + struct.pack("<I", sfreq)[:3] + struct.pack("<I", len(pos)) + pos.tobytes() + typ.tobytes()

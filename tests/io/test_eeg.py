@@ -1,4 +1,4 @@
-"""Tests of lib.io.eeg: every supported format, companions, grouping, errors, fuzzing."""
+"""Tests of covwb.io.eeg: every supported format, companions, grouping, errors, fuzzing."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.datasets.types import EEGDataset
-from lib.errors import EEGFormatError
-from lib.io.eeg import (
+from covwb.datasets.types import EEGDataset
+from covwb.errors import EEGFormatError
+from covwb.io.eeg import (
     SUPPORTED_EEG_SUFFIXES,
     eeg_suffix,
     group_recordings,
     read_eeg,
     safe_basename,
 )
-from lib.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes
 from tests.io.eeg_files import (
     NAMES,
     SFREQ,
@@ -227,7 +227,9 @@ def test_nothing_uploaded() -> None:
 
 def test_brainvision_missing_companions() -> None:
     header, marker, data = brainvision_files(_signal(), stem="x")
-    message = r"\.vhdr given but the \.eeg file it names, 'x\.eeg', was not uploaded; upload the \.vhdr, \.vmrk and \.eeg"
+    message = (
+        r"\.vhdr given but the \.eeg file it names, 'x\.eeg', was not uploaded; upload the \.vhdr, \.vmrk and \.eeg"
+    )
     with pytest.raises(EEGFormatError, match=message):
         read_eeg([header, marker])
     with pytest.raises(EEGFormatError, match=r"the \.vmrk file it names, 'x\.vmrk', was not uploaded"):
@@ -438,7 +440,7 @@ def test_eeglab_files_are_parsed_outside_this_process(monkeypatch: pytest.Monkey
 
 
 def test_eeglab_data_file_name_is_looked_up_once_per_content(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lib.io import eeg as eeg_module
+    from covwb.io import eeg as eeg_module
 
     files = eeglab_files(_signal(seed=7), stem="once")
     calls = []

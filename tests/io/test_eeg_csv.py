@@ -1,4 +1,4 @@
-"""Tests of lib.io.eeg_csv: EEG tables to volts in an mne RawArray, and their refusals."""
+"""Tests of covwb.io.eeg_csv: EEG tables to volts in an mne RawArray, and their refusals."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.datasets.types import EEGDataset
-from lib.errors import EEGFormatError, ParameterError
-from lib.io.eeg_csv import UNIT_TO_VOLTS, read_eeg_csv
-from lib.io.uploads import UploadedBytes
+from covwb.datasets.types import EEGDataset
+from covwb.errors import EEGFormatError, ParameterError
+from covwb.io.eeg_csv import UNIT_TO_VOLTS, read_eeg_csv
+from covwb.io.uploads import UploadedBytes
 
 CHANNELS = ["Fz", "Cz", "Pz", "Oz"]
 

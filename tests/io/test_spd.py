@@ -14,11 +14,11 @@ import scipy.io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib.covariance.estimators import covariances
-from lib.covariance.geometry import check_spd_stack
-from lib.errors import SPDInputError
-from lib.io.spd import SPDStack, read_spd_stack
-from lib.io.uploads import UploadedBytes
+from covwb.covariance.estimators import covariances
+from covwb.covariance.geometry import check_spd_stack
+from covwb.errors import SPDInputError
+from covwb.io.spd import SPDStack, read_spd_stack
+from covwb.io.uploads import UploadedBytes
 
 UNPICKLED: list[str] = []
 
@@ -195,23 +195,25 @@ def test_truncated_npy(covs: np.ndarray) -> None:
 
 
 def test_zip_bomb_member_is_refused(monkeypatch: pytest.MonkeyPatch, covs: np.ndarray) -> None:
-    monkeypatch.setattr("lib.io.spd.MAX_ARRAY_BYTES", 100)
+    monkeypatch.setattr("covwb.io.spd.MAX_ARRAY_BYTES", 100)
     with pytest.raises(SPDInputError, match="unpacks to"):
         read_spd_stack(UploadedBytes("b.npz", npz_bytes(covs=covs)))
 
 
 @pytest.mark.parametrize(
     ("name", "data", "message"),
-    [("x.txt", b"1,2", "unsupported extension"),
-     ("noext", b"1,2", "unsupported extension"),
-     ("x.npy", npy_bytes(np.ones((2, 3, 4))), r"shape \(2, 3, 4\).*not a stack of square"),
-     ("x.npy", npy_bytes(np.ones((4,))), r"shape \(4,\)"),
-     ("x.npy", npy_bytes(np.ones((2, 2, 2), dtype=complex)), "not real numbers"),
-     ("x.npy", npy_bytes(np.array([np.eye(2), -np.eye(2)])), "Matrix 2 .* not positive definite"),
-     ("x.npz", npz_bytes(covs=np.stack([np.eye(2)] * 3), y=np.arange(2)), "one label per matrix"),
-     ("x.npz", b"PK\x03\x04garbage", "not a readable .npz"),
-     ("x.mat", b"MATLAB 5.0 MAT-file" + b"\0" * 200, "MATLAB"),
-     ("x.mat", mat_bytes(s=np.array(["text"])), "no numeric variables")],
+    [
+        ("x.txt", b"1,2", "unsupported extension"),
+        ("noext", b"1,2", "unsupported extension"),
+        ("x.npy", npy_bytes(np.ones((2, 3, 4))), r"shape \(2, 3, 4\).*not a stack of square"),
+        ("x.npy", npy_bytes(np.ones((4,))), r"shape \(4,\)"),
+        ("x.npy", npy_bytes(np.ones((2, 2, 2), dtype=complex)), "not real numbers"),
+        ("x.npy", npy_bytes(np.array([np.eye(2), -np.eye(2)])), "Matrix 2 .* not positive definite"),
+        ("x.npz", npz_bytes(covs=np.stack([np.eye(2)] * 3), y=np.arange(2)), "one label per matrix"),
+        ("x.npz", b"PK\x03\x04garbage", "not a readable .npz"),
+        ("x.mat", b"MATLAB 5.0 MAT-file" + b"\0" * 200, "MATLAB"),
+        ("x.mat", mat_bytes(s=np.array(["text"])), "no numeric variables"),
+    ],
 )
 def test_bad_uploads(name: str, data: bytes, message: str) -> None:
     with pytest.raises(SPDInputError, match=message):
@@ -240,8 +242,11 @@ PREFIXES = [b"", b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", b"PK\x03\x04", b"a,
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(prefix=st.sampled_from(PREFIXES), body=st.binary(max_size=300),
-       suffix=st.sampled_from([".npy", ".npz", ".csv", ".bin"]))
+@given(
+    prefix=st.sampled_from(PREFIXES),
+    body=st.binary(max_size=300),
+    suffix=st.sampled_from([".npy", ".npz", ".csv", ".bin"]),
+)
 def test_random_bytes_raise_only_spd_input_error(prefix: bytes, body: bytes, suffix: str) -> None:
     try:
         read_spd_stack(UploadedBytes(f"r{suffix}", prefix + body))
@@ -251,12 +256,9 @@ def test_random_bytes_raise_only_spd_input_error(prefix: bytes, body: bytes, suf
 
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), flips=st.integers(1, 6), truncate=st.booleans())
-def test_corrupted_mat_files_raise_only_spd_input_error(
-    seed: int, flips: int, truncate: bool
-) -> None:
+def test_corrupted_mat_files_raise_only_spd_input_error(seed: int, flips: int, truncate: bool) -> None:
     rng = np.random.default_rng(seed)
-    data = np.frombuffer(mat_bytes(covs=np.stack([np.eye(3)] * 4), y=np.arange(4.0)),
-                         dtype=np.uint8).copy()
+    data = np.frombuffer(mat_bytes(covs=np.stack([np.eye(3)] * 4), y=np.arange(4.0)), dtype=np.uint8).copy()
     data[rng.integers(116, data.size, flips)] = rng.integers(0, 256, flips, dtype=np.uint8)
     if truncate:
         data = data[: rng.integers(0, data.size)]

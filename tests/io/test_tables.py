@@ -1,4 +1,4 @@
-"""Tests of lib.io.tables: sniffing, conversion, reports, errors, and robustness to any bytes."""
+"""Tests of covwb.io.tables: sniffing, conversion, reports, errors, and robustness to any bytes."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lib.datasets.types import TableDataset
-from lib.errors import ParameterError, TableFormatError
-from lib.io.tables import numeric_columns, parse_table, read_table
-from lib.io.uploads import UploadedBytes
+from covwb.datasets.types import TableDataset
+from covwb.errors import ParameterError, TableFormatError
+from covwb.io.tables import numeric_columns, parse_table, read_table
+from covwb.io.uploads import UploadedBytes
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -199,9 +199,7 @@ def test_pandas_index_column_becomes_named_column():
     assert "Header names were filled in or made unique: column 1 '' became 'column_1'." in table.report
 
 
-_NAMES = st.lists(
-    st.text(alphabet=string.ascii_letters, min_size=1, max_size=6), min_size=1, max_size=5, unique=True
-)
+_NAMES = st.lists(st.text(alphabet=string.ascii_letters, min_size=1, max_size=6), min_size=1, max_size=5, unique=True)
 
 
 @PROPERTY
@@ -239,8 +237,7 @@ def test_long_lists_of_lines_are_shortened():
     rows = ["x"] + [str(i) for i in range(30)] + ["bad"] * 7
     table = _read("\n".join(rows))
     assert (
-        "column 'x': 7 cells were not numbers (lines 32, 33, 34, 35, 36 and 2 more) and became missing."
-        in table.report
+        "column 'x': 7 cells were not numbers (lines 32, 33, 34, 35, 36 and 2 more) and became missing." in table.report
     )
 
 
@@ -472,7 +469,7 @@ def test_a_long_run_of_digits_is_sniffed_in_linear_time():
      ("1.5,", False, False), ("", False, False)],
 )  # fmt: skip
 def test_number_patterns_accept_what_they_accepted_before(text, dot, comma):
-    from lib.io.tables import _COMMA_NUMBER, _DOT_NUMBER
+    from covwb.io.tables import _COMMA_NUMBER, _DOT_NUMBER
 
     assert bool(_DOT_NUMBER.fullmatch(text)) is dot
     assert bool(_COMMA_NUMBER.fullmatch(text)) is comma

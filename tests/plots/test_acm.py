@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.eeg.takens import TakensSelection
-from lib.errors import ParameterError
-from lib.plots.acm import (
+from covwb.eeg.takens import TakensSelection
+from covwb.errors import ParameterError
+from covwb.plots.acm import (
     confusion_figure,
     embedding_figure,
     grid_heatmap,
@@ -38,8 +38,14 @@ def test_grid_heatmap_marks_the_best_cell() -> None:
 
 
 def test_takens_figure_draws_both_curves_per_fold() -> None:
-    sel = TakensSelection(lag=2, order=3, lags=np.arange(5), ami=np.array([2.0, 1.0, 0.5, 0.6, 0.7]),
-                          orders=np.arange(1, 5), e1=np.array([0.2, 0.7, 0.95, 0.97]))
+    sel = TakensSelection(
+        lag=2,
+        order=3,
+        lags=np.arange(5),
+        ami=np.array([2.0, 1.0, 0.5, 0.6, 0.7]),
+        orders=np.arange(1, 5),
+        e1=np.array([0.2, 0.7, 0.95, 0.97]),
+    )
     fig = takens_figure([sel, sel])
     assert len(fig.data) == 8
     assert fig.data[1].y[0] == 0.5 and fig.data[3].y[0] == 0.95

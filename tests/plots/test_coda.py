@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from lib.errors import ParameterError
-from lib.plots.coda import (
+from covwb.errors import ParameterError
+from covwb.plots.coda import (
     MAX_NETWORK_EDGES,
     bars_figure,
     biplot_figure,
@@ -65,8 +65,13 @@ def test_reference_and_subcomposition_figures() -> None:
 
 def test_biplot_ternary_and_bars() -> None:
     rng = np.random.default_rng(0)
-    fig = biplot_figure(rng.standard_normal((10, 2)), rng.standard_normal((3, 2)), np.array([0.6, 0.3]), PARTS,
-                        groups=["x"] * 5 + ["y"] * 5)
+    fig = biplot_figure(
+        rng.standard_normal((10, 2)),
+        rng.standard_normal((3, 2)),
+        np.array([0.6, 0.3]),
+        PARTS,
+        groups=["x"] * 5 + ["y"] * 5,
+    )
     assert len(fig.data) == 3 and "60.0%" in fig.layout.xaxis.title.text
     fig = ternary_figure(rng.uniform(1, 2, (10, 3)), PARTS)
     trace = fig.data[0]
@@ -74,6 +79,7 @@ def test_biplot_ternary_and_bars() -> None:
     assert fig.layout.ternary.aaxis.title.text == "Si"
     with pytest.raises(ParameterError, match="exactly three"):
         ternary_figure(rng.uniform(1, 2, (10, 4)), [*PARTS, "Mg"])
-    fig = bars_figure({"clr variance": np.ones(3), "partial variance": np.ones(3) / 2}, PARTS, title="t",
-                      yaxis="variance", log=True)
+    fig = bars_figure(
+        {"clr variance": np.ones(3), "partial variance": np.ones(3) / 2}, PARTS, title="t", yaxis="variance", log=True
+    )
     assert len(fig.data) == 2 and fig.layout.yaxis.type == "log"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib.errors import ParameterError
-from lib.plots.eeg import MAX_POINTS, psd_figure, traces_figure
+from covwb.errors import ParameterError
+from covwb.plots.eeg import MAX_POINTS, psd_figure, traces_figure
 
 
 def signals(n_channels: int, n_times: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.errors import ParameterError
-from lib.plots.fairness import (
+from covwb.errors import ParameterError
+from covwb.plots.fairness import (
     cell_means_figure,
     distributions_figure,
     lambda_figure,
@@ -19,14 +19,25 @@ def _summary() -> pd.DataFrame:
     rows = []
     for penalty in ("ccdcov", "jdcov"):
         for lam, jsd in ((0.0, 0.3), (10.0, 0.1), (40.0, 0.05)):
-            rows.append({"penalty": penalty, "lambda": lam, "jsd": jsd, "jsd_sd": 0.01, "rmse": 1 + lam / 100,
-                         "rmse_sd": 0.02, "uf": jsd, "uf_sd": 0.0})
+            rows.append(
+                {
+                    "penalty": penalty,
+                    "lambda": lam,
+                    "jsd": jsd,
+                    "jsd_sd": 0.01,
+                    "rmse": 1 + lam / 100,
+                    "rmse_sd": 0.02,
+                    "uf": jsd,
+                    "uf_sd": 0.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_tradeoff_figure_marks_the_chosen_lambda_and_the_baseline() -> None:
-    fig = tradeoff_figure(_summary(), "rmse", "RMSE", names={"ccdcov": "CCdCov"}, chosen={"ccdcov": 10.0},
-                          baseline=(0.2, 1.2))
+    fig = tradeoff_figure(
+        _summary(), "rmse", "RMSE", names={"ccdcov": "CCdCov"}, chosen={"ccdcov": 10.0}, baseline=(0.2, 1.2)
+    )
     assert [t.name for t in fig.data] == ["CCdCov", "chosen λ (CCdCov)", "jdcov", "fairlearn ExponentiatedGradient"]
     assert list(fig.data[0].text) == ["λ=0", "λ=10", "λ=40"]
     assert fig.data[1].x[0] == pytest.approx(0.1)

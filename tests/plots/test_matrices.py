@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from lib.errors import ParameterError
-from lib.plots.matrices import (
+from covwb.errors import ParameterError
+from covwb.plots.matrices import (
     distance_heatmap,
     embedding_scatter,
     matrix_heatmap,

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.errors import ParameterError
-from lib.plots import spd as plots
-from lib.spd.demos import geometry_panel
-from lib.spd.synthetic import synthetic_batch
+from covwb.errors import ParameterError
+from covwb.plots import spd as plots
+from covwb.spd.demos import geometry_panel
+from covwb.spd.synthetic import synthetic_batch
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Small SPD batches shared by the tests of :mod:`lib.spd`."""
+"""Small SPD batches shared by the tests of :mod:`covwb.spd`."""
 
 from __future__ import annotations
 

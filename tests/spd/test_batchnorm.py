@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from lib.errors import ParameterError, SPDInputError
-from lib.spd.batchnorm import METRICS, SPDBatchNorm, karcher_mean
-from lib.spd.bures_wasserstein import gbw_barycentre, gbw_distance2
-from lib.spd.matrix_functions import logm, sqrtm_invsqrtm
+from covwb.errors import ParameterError, SPDInputError
+from covwb.spd.batchnorm import METRICS, SPDBatchNorm, karcher_mean
+from covwb.spd.bures_wasserstein import gbw_barycentre, gbw_distance2
+from covwb.spd.matrix_functions import logm, sqrtm_invsqrtm
 from tests.spd.conftest import random_spd
 
 

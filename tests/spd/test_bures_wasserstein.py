@@ -12,8 +12,8 @@ from pyriemann.geometry.geodesic import geodesic_wasserstein
 from pyriemann.geometry.mean import mean_wasserstein
 from pyriemann.geometry.tangentspace import exp_map_wasserstein, log_map_wasserstein
 
-from lib.errors import ParameterError
-from lib.spd.bures_wasserstein import (
+from covwb.errors import ParameterError
+from covwb.spd.bures_wasserstein import (
     bw_barycentre,
     bw_distance,
     bw_distance2,
@@ -27,7 +27,7 @@ from lib.spd.bures_wasserstein import (
     gbw_pullback,
     lyapunov,
 )
-from lib.spd.matrix_functions import logm, sqrtm
+from covwb.spd.matrix_functions import logm, sqrtm
 from tests.spd.conftest import random_spd
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib.spd.bw_fused import exp_at_bias, whitened_sqrt
-from lib.spd.matrix_functions import sqrtm, sym
+from covwb.spd.bw_fused import exp_at_bias, whitened_sqrt
+from covwb.spd.matrix_functions import sqrtm, sym
 from tests.spd.conftest import random_spd
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib.errors import ParameterError, SPDInputError
-from lib.spd import demos
-from lib.spd.batchnorm import METRICS
-from lib.spd.synthetic import synthetic_batch
+from covwb.errors import ParameterError, SPDInputError
+from covwb.spd import demos
+from covwb.spd.batchnorm import METRICS
+from covwb.spd.synthetic import synthetic_batch
 from tests.spd.conftest import random_spd
 
 
@@ -37,7 +37,7 @@ def test_panel_summary_reports_each_metric() -> None:
 
 
 def test_pairwise_distances_match_pyriemann() -> None:
-    from lib.covariance.geometry import pairwise_distances
+    from covwb.covariance.geometry import pairwise_distances
 
     X = random_spd(5, 3, 40)
     for metric, name in (("airm", "riemann"), ("lem", "logeuclid"), ("bw", "wasserstein")):

@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from lib.spd.matrix_functions import (
+from covwb.spd.matrix_functions import (
     expm,
     invsqrtm,
     logm,
@@ -35,9 +35,7 @@ def test_values_match_scipy() -> None:
     np.testing.assert_allclose(invsqrtm(t).numpy(), inv_root.numpy(), atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "fn", [sqrtm, invsqrtm, logm, lambda X: powm(X, -0.7), expm, lambda X: sqrtm_invsqrtm(X)[1]]
-)
+@pytest.mark.parametrize("fn", [sqrtm, invsqrtm, logm, lambda X: powm(X, -0.7), expm, lambda X: sqrtm_invsqrtm(X)[1]])
 def test_gradients_match_finite_differences(fn) -> None:
     X = torch.from_numpy(random_spd(3, 4, 2) + 0.2 * np.eye(4)).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda A: fn(sym(A)), (X,))

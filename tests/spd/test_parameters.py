@@ -6,7 +6,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from lib.spd.parameters import SPDParameter, project_stiefel_grad_, retract_stiefel_
+from covwb.spd.parameters import SPDParameter, project_stiefel_grad_, retract_stiefel_
 from tests.spd.conftest import random_spd
 
 

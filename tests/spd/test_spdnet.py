@@ -7,9 +7,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from lib.errors import ParameterError
-from lib.spd.spdnet import BiMap, LogEig, ReEig, SPDNet, StiefelAdam
-from lib.spd.training import VARIANTS
+from covwb.errors import ParameterError
+from covwb.spd.spdnet import BiMap, LogEig, ReEig, SPDNet, StiefelAdam
+from covwb.spd.training import VARIANTS
 from tests.spd.conftest import random_spd
 
 

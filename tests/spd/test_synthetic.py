@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib.errors import ParameterError
-from lib.spd.synthetic import synthetic_batch
+from covwb.errors import ParameterError
+from covwb.spd.synthetic import synthetic_batch
 
 
 @pytest.mark.parametrize("k", [1.0, 4.0, 8.0])

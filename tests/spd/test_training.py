@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.covariance.estimators import covariances
-from lib.errors import ParameterError, SPDInputError
-from lib.spd.synthetic import synthetic_batch
-from lib.spd.training import VARIANTS, TrainConfig, all_curves, summarise, train_spdnet
+from covwb.covariance.estimators import covariances
+from covwb.errors import ParameterError, SPDInputError
+from covwb.spd.synthetic import synthetic_batch
+from covwb.spd.training import VARIANTS, TrainConfig, all_curves, summarise, train_spdnet
 
 TINY = TrainConfig(n_hidden=3, epochs=2, batch_size=10, lr=2e-2)
 
@@ -26,9 +26,7 @@ def test_every_variant_trains_reproducibly_with_live_callbacks() -> None:
     covs, labels = _two_classes()
     seen: list[tuple[str, int, int]] = []
     results = [
-        train_spdnet(
-            covs, labels, variant, seed=0, config=TINY, callback=lambda v, s, r: seen.append((v, s, r.epoch))
-        )
+        train_spdnet(covs, labels, variant, seed=0, config=TINY, callback=lambda v, s, r: seen.append((v, s, r.epoch)))
         for variant in VARIANTS
     ]
     assert seen == [(v, 0, e) for v in VARIANTS for e in (1, 2)]
@@ -36,9 +34,7 @@ def test_every_variant_trains_reproducibly_with_live_callbacks() -> None:
         assert len(result.history) == 2 and all(np.isfinite(r.train_loss) for r in result.history)
         assert 0.0 <= result.test_accuracy <= 1.0 and result.settings["n_test"] == 10
     again = train_spdnet(covs, labels, "bw", seed=0, config=TINY)
-    assert again.curves()[["train_loss", "test_accuracy"]].equals(
-        results[3].curves()[["train_loss", "test_accuracy"]]
-    )
+    assert again.curves()[["train_loss", "test_accuracy"]].equals(results[3].curves()[["train_loss", "test_accuracy"]])
     assert len(all_curves(results)) == 2 * len(VARIANTS)
     table = summarise(results + [train_spdnet(covs, labels, "bw", seed=1, config=TINY)])
     assert list(table["variant"]) == list(VARIANTS.values())
@@ -47,23 +43,19 @@ def test_every_variant_trains_reproducibly_with_live_callbacks() -> None:
 
 def test_learns_a_separable_problem() -> None:
     covs, labels = _two_classes()
-    result = train_spdnet(
-        covs, labels, "bw", seed=0, config=TrainConfig(n_hidden=4, epochs=15, batch_size=10)
-    )
+    result = train_spdnet(covs, labels, "bw", seed=0, config=TrainConfig(n_hidden=4, epochs=15, batch_size=10))
     assert result.test_accuracy >= 0.9
     assert result.history[-1].train_loss < result.history[0].train_loss
 
 
 def test_builtin_simulated_eeg_covariances() -> None:
-    from lib.datasets.simulated_eeg import simulate_motor_imagery
-    from lib.eeg.epochs import extract_epochs
+    from covwb.datasets.simulated_eeg import simulate_motor_imagery
+    from covwb.eeg.epochs import extract_epochs
 
     raw = simulate_motor_imagery(seed=0, n_trials_per_class=10, n_sessions=1).raw
     epochs = extract_epochs(raw, classes=["left_hand", "right_hand"], tmin=0.5, tmax=2.5, band=(8.0, 30.0))
     covs = covariances(epochs.X, "oas")
-    result = train_spdnet(
-        covs, epochs.y, "pgbw", seed=0, config=TrainConfig(n_hidden=4, epochs=2, batch_size=8)
-    )
+    result = train_spdnet(covs, epochs.y, "pgbw", seed=0, config=TrainConfig(n_hidden=4, epochs=2, batch_size=8))
     assert result.settings["classes"] == ["left_hand", "right_hand"]
     assert np.isfinite(result.history[-1].train_loss)
 
@@ -77,9 +69,7 @@ def test_mamem_ssvep_covariances(shared_data: Path, variant: str) -> None:
     X, y = mat["x_test"], mat["y_test"].ravel()
     assert X.shape == (500, 8, 125) and set(np.unique(y)) == {0, 1, 2, 3, 4}
     covs = covariances(X[::5], "sample")
-    result = train_spdnet(
-        covs, y[::5], variant, seed=0, config=TrainConfig(n_hidden=6, epochs=2, batch_size=20)
-    )
+    result = train_spdnet(covs, y[::5], variant, seed=0, config=TrainConfig(n_hidden=6, epochs=2, batch_size=20))
     assert result.settings["classes"] == ["0", "1", "2", "3", "4"]
     assert all(np.isfinite(r.train_loss) for r in result.history)
 

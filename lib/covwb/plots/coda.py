@@ -1,0 +1,399 @@
+"""Figures of the compositional partial-correlation page.
+
+Every builder returns a ``plotly.graph_objects.Figure`` with a title and axis titles. Matrices are drawn
+like matrices (row 1 at the top). Correlation-type matrices share one diverging scale from -1 to 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from covwb.errors import ParameterError
+
+_DIVERGING = "RdBu_r"
+_POSITIVE = "#b2182b"
+_NEGATIVE = "#2166ac"
+MAX_NETWORK_EDGES = 300
+"""The network draws at most this many edges (the largest |ρ| above the threshold)."""
+
+
+def _names(parts: Sequence[str], D: int) -> list[str]:
+    names = [str(p) for p in parts]
+    if len(names) != D:
+        raise ParameterError(f"Got {len(names)} part names for {D} parts; give one per part.")
+    return names
+
+
+def correlation_panels(matrices: Mapping[str, np.ndarray], parts: Sequence[str], *, title: str) -> go.Figure:
+    """Correlation-type matrices side by side on one colour scale from -1 to 1.
+
+    Parameters
+    ----------
+    matrices : mapping of str to ndarray, shape (D, D)
+        Panel title to a symmetric matrix with entries in [-1, 1].
+    parts : sequence of str
+        Names of the D parts.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Heatmap`` per panel sharing ``coloraxis`` (cmin -1, cmax 1).
+    """
+    if not matrices:
+        raise ParameterError("Give at least one matrix to draw.")
+    first = np.asarray(next(iter(matrices.values())))
+    names = _names(parts, first.shape[0])
+    fig = make_subplots(rows=1, cols=len(matrices), subplot_titles=list(matrices), horizontal_spacing=0.06)
+    for col, M in enumerate(matrices.values(), start=1):
+        fig.add_trace(
+            go.Heatmap(
+                z=np.asarray(M, dtype=np.float64),
+                x=names,
+                y=names,
+                coloraxis="coloraxis",
+                hovertemplate="%{y} – %{x}<br>%{z:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        anchor = "x" if col == 1 else f"x{col}"
+        fig.update_xaxes(title_text="part", type="category", constrain="domain", row=1, col=col)
+        fig.update_yaxes(type="category", autorange="reversed", scaleanchor=anchor, constrain="domain", row=1, col=col)
+    fig.update_yaxes(title_text="part", row=1, col=1)
+    fig.update_layout(
+        title={"text": title},
+        coloraxis={
+            "colorscale": _DIVERGING,
+            "cmin": -1.0,
+            "cmax": 1.0,
+            "cmid": 0.0,
+            "colorbar": {"title": {"text": "correlation"}},
+        },
+    )
+    return fig
+
+
+def variation_heatmap(variances: np.ndarray, means: np.ndarray, parts: Sequence[str]) -> go.Figure:
+    """Variation array: log-ratio variances as colour, means of ``log(x_row / x_column)`` on hover.
+
+    Parameters
+    ----------
+    variances : ndarray, shape (D, D)
+        ``var(log(x_i/x_j))``.
+    means : ndarray, shape (D, D)
+        ``mean(log(x_i/x_j))``.
+    parts : sequence of str
+        Names of the D parts.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Heatmap`` of the variances with the means as ``customdata``.
+    """
+    V = np.asarray(variances, dtype=np.float64)
+    names = _names(parts, V.shape[0])
+    fig = go.Figure(
+        go.Heatmap(
+            z=V,
+            x=names,
+            y=names,
+            customdata=np.asarray(means, dtype=np.float64),
+            colorscale="Viridis",
+            zmin=0.0,
+            colorbar={"title": {"text": "var log-ratio"}},
+            hovertemplate="log(%{y}/%{x})<br>variance %{z:.4g}<br>mean %{customdata:.4g}<extra></extra>",
+        )
+    )
+    fig.update_layout(title={"text": "Variation array: variance of log(row part / column part)"})
+    fig.update_xaxes(title_text="part (denominator)", type="category", constrain="domain")
+    fig.update_yaxes(
+        title_text="part (numerator)", type="category", autorange="reversed", scaleanchor="x", constrain="domain"
+    )
+    return fig
+
+
+def network_figure(pcor: np.ndarray, parts: Sequence[str], threshold: float, *, title: str) -> go.Figure:
+    """Partial-correlation network on a circle: edges where |ρ| ≥ threshold, red positive, blue negative.
+
+    Parameters
+    ----------
+    pcor : ndarray, shape (D, D)
+        Partial correlations.
+    parts : sequence of str
+        Names of the D parts (nodes).
+    threshold : float
+        Smallest |ρ| drawn, in [0, 1].
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line trace per drawn edge (width ∝ |ρ|, at most ``MAX_NETWORK_EDGES``) and one marker trace
+        of the nodes, last.
+    """
+    R = np.asarray(pcor, dtype=np.float64)
+    names = _names(parts, R.shape[0])
+    D = len(names)
+    angle = np.pi / 2 - 2 * np.pi * np.arange(D) / D
+    x, y = np.cos(angle), np.sin(angle)
+    i, j = np.triu_indices(D, 1)
+    values = R[i, j]
+    keep = np.flatnonzero(np.abs(values) >= threshold)
+    keep = keep[np.argsort(-np.abs(values[keep]), kind="stable")][:MAX_NETWORK_EDGES]
+    fig = go.Figure()
+    for k in keep:
+        a, b, v = i[k], j[k], values[k]
+        fig.add_trace(
+            go.Scatter(
+                x=[x[a], x[b]],
+                y=[y[a], y[b]],
+                mode="lines",
+                showlegend=False,
+                line={"color": _POSITIVE if v > 0 else _NEGATIVE, "width": 1 + 7 * abs(v)},
+                hovertemplate=f"{names[a]} – {names[b]}<br>ρ = {v:.3f}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="markers+text",
+            text=names,
+            textposition="top center",
+            name="parts",
+            marker={"size": 12, "color": "#444"},
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(title={"text": f"{title} (|ρ| ≥ {threshold:.2f}: {len(keep)} edges; red +, blue −)"})
+    fig.update_xaxes(visible=False, range=[-1.3, 1.3])
+    fig.update_yaxes(visible=False, range=[-1.3, 1.3], scaleanchor="x")
+    return fig
+
+
+def reference_figure(table: pd.DataFrame, pair: tuple[str, str]) -> go.Figure:
+    """Residual correlation of the pair for each alr reference, against Erb's ρ from ``Γ⁺``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`covwb.coda.demonstrations.reference_independence`.
+    pair : tuple of str
+        The two parts, for the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``Bar`` trace per reference and a ``Scatter`` line of the formula value.
+    """
+    formula = float(table["formula"].iloc[0])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=table["reference"],
+                y=table["residual_correlation"],
+                name="residual correlation",
+                hovertemplate="reference %{x}<br>%{y:.6f}<extra></extra>",
+            ),
+            go.Scatter(
+                x=table["reference"],
+                y=np.full(len(table), formula),
+                mode="lines",
+                name="ρ from Γ⁺",
+                line={"color": "black", "dash": "dash"},
+            ),
+        ]
+    )
+    fig.update_layout(title={"text": f"Reference independence: {pair[0]} – {pair[1]} (ρ = {formula:.4f})"})
+    fig.update_xaxes(title_text="reference part r of log(x/x_r)")
+    fig.update_yaxes(title_text="residual correlation", range=[-1, 1])
+    return fig
+
+
+def subcomposition_figure(table: pd.DataFrame) -> go.Figure:
+    """ρ on the subcomposition against ρ on all parts, one point per pair, with the identity line.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`covwb.coda.demonstrations.subcompositional_incoherence`.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A ``Scatter`` of the pairs and the dashed diagonal.
+    """
+    labels = table["part_i"].astype(str) + " – " + table["part_j"].astype(str)
+    fig = go.Figure(
+        [
+            go.Scatter(x=[-1, 1], y=[-1, 1], mode="lines", name="no change", line={"color": "grey", "dash": "dash"}),
+            go.Scatter(
+                x=table["rho_all_parts"],
+                y=table["rho_subcomposition"],
+                mode="markers",
+                text=labels,
+                name="pairs",
+                hovertemplate="%{text}<br>all parts %{x:.3f}<br>subcomposition %{y:.3f}<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(title={"text": "Subcompositional incoherence of partial correlations"})
+    fig.update_xaxes(title_text="ρ given all other parts", range=[-1.05, 1.05])
+    fig.update_yaxes(title_text="ρ within the subcomposition", range=[-1.05, 1.05], scaleanchor="x")
+    return fig
+
+
+def biplot_figure(
+    scores: np.ndarray,
+    loadings: np.ndarray,
+    explained: np.ndarray,
+    parts: Sequence[str],
+    groups: Sequence[str] | None = None,
+) -> go.Figure:
+    """Compositional (clr) form biplot: samples as points, parts as rays from the origin.
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n, 2)
+        Sample coordinates on the first two components.
+    loadings : ndarray, shape (D, 2)
+        Part directions; rescaled to the extent of the scores for display.
+    explained : ndarray, shape (2,)
+        Fractions of variance explained.
+    parts : sequence of str
+        Names of the D parts.
+    groups : sequence of str, length n, optional
+        Sample groups, one marker trace per group.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Marker trace(s) of the samples, then one line+text trace of the rays.
+    """
+    S = np.asarray(scores, dtype=np.float64)
+    Ld = np.asarray(loadings, dtype=np.float64)
+    names = _names(parts, Ld.shape[0])
+    if S.shape[1] < 2 or Ld.shape[1] < 2:
+        raise ParameterError("A biplot needs two components.")
+    fig = go.Figure()
+    labels = np.asarray(["samples"] * len(S) if groups is None else [str(g) for g in groups], dtype=object)
+    for group in dict.fromkeys(labels):
+        mask = labels == group
+        fig.add_trace(
+            go.Scatter(
+                x=S[mask, 0],
+                y=S[mask, 1],
+                mode="markers",
+                name=str(group),
+                marker={"size": 6, "opacity": 0.7},
+                hovertemplate="PC1 %{x:.3f}<br>PC2 %{y:.3f}<extra></extra>",
+            )
+        )
+    top = np.abs(Ld[:, :2]).max()
+    scale = 0.9 * np.abs(S[:, :2]).max() / top if top > 0 else 1.0
+    rays_x = np.column_stack([np.zeros(len(names)), Ld[:, 0] * scale, np.full(len(names), np.nan)]).ravel()
+    rays_y = np.column_stack([np.zeros(len(names)), Ld[:, 1] * scale, np.full(len(names), np.nan)]).ravel()
+    text = np.column_stack([np.full(len(names), ""), names, np.full(len(names), "")]).ravel()
+    fig.add_trace(
+        go.Scatter(
+            x=rays_x,
+            y=rays_y,
+            mode="lines+text",
+            text=text,
+            textposition="top center",
+            name="parts (clr loadings)",
+            line={"color": "black", "width": 1},
+        )
+    )
+    fig.update_layout(title={"text": "Compositional biplot (PCA of clr)"})
+    fig.update_xaxes(title_text=f"PC1 ({explained[0]:.1%} of total variance)")
+    fig.update_yaxes(title_text=f"PC2 ({explained[1]:.1%} of total variance)", scaleanchor="x")
+    return fig
+
+
+def ternary_figure(P: np.ndarray, parts: Sequence[str], groups: Sequence[str] | None = None) -> go.Figure:
+    """Ternary diagram of three parts, closed to the subcomposition.
+
+    Parameters
+    ----------
+    P : ndarray, shape (n, 3)
+        Positive amounts of the three parts (closed here).
+    parts : sequence of str, length 3
+        Their names (axes a, b, c).
+    groups : sequence of str, length n, optional
+        Sample groups, one trace per group.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        ``Scatterternary`` trace(s) with proportions summing to 1.
+    """
+    P = np.asarray(P, dtype=np.float64)
+    names = _names(parts, P.shape[1])
+    if len(names) != 3:
+        raise ParameterError("A ternary diagram shows exactly three parts.")
+    Q = P / P.sum(axis=1, keepdims=True)
+    labels = np.asarray(["samples"] * len(Q) if groups is None else [str(g) for g in groups], dtype=object)
+    fig = go.Figure()
+    for group in dict.fromkeys(labels):
+        mask = labels == group
+        fig.add_trace(
+            go.Scatterternary(
+                a=Q[mask, 0],
+                b=Q[mask, 1],
+                c=Q[mask, 2],
+                mode="markers",
+                name=str(group),
+                marker={"size": 6, "opacity": 0.7},
+            )
+        )
+    fig.update_layout(
+        title={"text": f"Ternary diagram of {', '.join(names)} (closed subcomposition)"},
+        ternary={
+            "aaxis": {"title": {"text": names[0]}},
+            "baxis": {"title": {"text": names[1]}},
+            "caxis": {"title": {"text": names[2]}},
+        },
+    )
+    return fig
+
+
+def bars_figure(
+    values: Mapping[str, np.ndarray], parts: Sequence[str], *, title: str, yaxis: str, log: bool = False
+) -> go.Figure:
+    """Grouped bars, one series per entry of ``values``, one bar group per part.
+
+    Parameters
+    ----------
+    values : mapping of str to ndarray, shape (D,)
+        Series name to one value per part.
+    parts : sequence of str
+        Names of the D parts.
+    title, yaxis : str
+        Figure and y-axis titles.
+    log : bool
+        Logarithmic y-axis.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Bar`` trace per series.
+    """
+    fig = go.Figure()
+    for name, series in values.items():
+        arr = np.asarray(series, dtype=np.float64)
+        names = _names(parts, arr.shape[0])
+        fig.add_trace(go.Bar(x=names, y=arr, name=name, hovertemplate="%{x}<br>%{y:.4g}<extra></extra>"))
+    fig.update_layout(title={"text": title}, barmode="group")
+    fig.update_xaxes(title_text="part", type="category")
+    fig.update_yaxes(title_text=yaxis, type="log" if log else "linear")
+    return fig

@@ -1,1 +1,0 @@
-"""Readers that turn uploaded bytes into typed datasets, raising :mod:`lib.errors` on bad input."""
