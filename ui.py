@@ -90,10 +90,16 @@ def _sidebar_navigation() -> None:
     """Links to the home page ("Home") and every method page, at the top of the sidebar.
 
     Streamlit's own page list names the entry script after its file ("app"); it is switched off
-    (``client.showSidebarNavigation = false``) and replaced by these links.
+    (``client.showSidebarNavigation = false``) and replaced by these links. A page run as an app of
+    its own (``streamlit run pages/…`` or ``AppTest.from_file``) has no other pages to link to and shows none.
     """
+    from streamlit.errors import StreamlitPageNotFoundError
+
     with st.sidebar:
-        st.page_link("app.py", label="Home", icon=":material/home:")
+        try:
+            st.page_link("app.py", label="Home", icon=":material/home:")
+        except StreamlitPageNotFoundError:
+            return
         for path, label, icon, _ in PAGES:
             st.page_link(path, label=label, icon=icon)
         st.divider()
