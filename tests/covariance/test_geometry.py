@@ -59,7 +59,8 @@ def test_distances_match_closed_forms(metric: str) -> None:
     covs = random_spd(6, 4, seed=1)
     D = pairwise_distances(covs, metric)
     expected = np.array([[CLOSED_FORMS[metric](a, b) for b in covs] for a in covs])
-    np.testing.assert_allclose(D, expected, rtol=1e-7, atol=1e-7)
+    # Squared distances: the square root of the oracle's rounding (~1e-14) at d(A, A) would be ~1e-7.
+    np.testing.assert_allclose(D**2, expected**2, rtol=1e-7, atol=1e-12)
     assert np.array_equal(D, D.T) and np.all(np.diag(D) == 0.0)
 
 

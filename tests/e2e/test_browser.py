@@ -132,8 +132,10 @@ def test_every_page_opens_by_its_url(server: str, page: object, path: str) -> No
     _wait_for_app(page)
     page.locator("h1").first.wait_for()
     assert not page.locator('[data-testid="stException"]').count()
-    sidebar = page.locator('[data-testid="stSidebarNav"]')
-    assert sidebar.get_by_text("app", exact=True).count() + sidebar.get_by_text("Dataset explorer").count() >= 1
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Home", exact=True).wait_for()
+    assert sidebar.get_by_text("Dataset explorer", exact=True).count() == 1
+    assert sidebar.get_by_text("app", exact=True).count() == 0
 
 
 def test_upload_csv_in_explorer_and_download_png(server: str, page: object, tmp_path: Path) -> None:
