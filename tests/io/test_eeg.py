@@ -23,9 +23,8 @@ from covwb.io.eeg import (
     eeg_suffix,
     group_recordings,
     read_eeg,
-    safe_basename,
 )
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 from tests.io.eeg_files import (
     NAMES,
     SFREQ,

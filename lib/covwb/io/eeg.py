@@ -35,7 +35,7 @@ import numpy as np
 from covwb.datasets.types import EEGDataset
 from covwb.errors import EEGFormatError, WorkbenchError
 from covwb.io.isolated import run_isolated, stopped_reason
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 
 SUPPORTED_EEG_SUFFIXES: tuple[str, ...] = (
     ".edf",
@@ -67,7 +67,6 @@ _UPLOAD_TOGETHER: dict[str, str] = {
 }
 _MAX_VALUES = 400_000_000
 """Largest recording read, in samples times channels (3.2 GB as float64)."""
-_MAX_NAME_CHARS = 150
 _IGNORED_WARNINGS = ("naming conventions",)
 _UNITS_ASSUMED: dict[str, str] = {
     "EDF": "samples were scaled to volts from the physical units and ranges in the EDF header",
@@ -97,28 +96,6 @@ def eeg_suffix(name: str) -> str:
         return ".fif.gz"
     stem, dot, ext = base.rpartition(".")
     return f".{ext}" if dot and stem else ""
-
-
-def safe_basename(name: str) -> str:
-    """Reduce an uploaded file name to a basename that is safe to create in a private folder.
-
-    Parameters
-    ----------
-    name : str
-        Untrusted name as sent by the browser, possibly with folders (``'../../x.edf'``).
-
-    Returns
-    -------
-    str
-        The last path component without control characters and leading dots or
-        spaces, at most 150 characters (its end, which holds the extension, is
-        kept), or ``'upload'`` when nothing is left.
-    """
-    base = re.split(r"[\\/]", name)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(". ")
-    if len(base) > _MAX_NAME_CHARS:
-        base = base[-_MAX_NAME_CHARS:].lstrip(". ")
-    return base or "upload"
 
 
 def _stem(name: str) -> str:

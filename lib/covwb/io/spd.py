@@ -19,7 +19,6 @@ import subprocess
 import zipfile
 import zlib
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,7 @@ from covwb.covariance.geometry import check_spd_stack
 from covwb.datasets.types import SPDStack
 from covwb.errors import SPDInputError, TableFormatError
 from covwb.io.isolated import run_isolated, stopped_reason
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 
 MAX_ARRAY_BYTES = 512 * 1024 * 1024
 SPD_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv", ".mat")
@@ -62,12 +61,6 @@ class _Raw:
     report: list[str]
     origin: str
     matlab_order: bool = False
-
-
-def _basename(name: str) -> str:
-    """Reduce an untrusted upload name to a printable basename, for messages only."""
-    base = PurePosixPath(name.replace("\\", "/")).name
-    return "".join(ch for ch in base if ch.isprintable()).strip() or "upload"
 
 
 def _pick(names: list[str], wanted: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str | None:
@@ -458,7 +451,7 @@ def read_spd_stack(upload: UploadedBytes) -> SPDStack:
         label count mismatch, matrices that are not symmetric positive definite, or entries
         of magnitude beyond 1e50 (or all below 1e-50) in a matrix.
     """
-    base = _basename(upload.name)
+    base = safe_basename(upload.name)
     readers = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_csv, ".mat": _read_mat}
     reader = readers.get(upload.suffix)
     if reader is None:

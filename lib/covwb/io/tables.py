@@ -29,7 +29,7 @@ import pandas as pd
 
 from covwb.datasets.types import TableDataset
 from covwb.errors import ParameterError, TableFormatError
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 
 MISSING_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "?"})
 """Cell texts (compared in lower case, without surrounding spaces) read as missing values."""
@@ -46,7 +46,6 @@ _SAMPLE_CHARS = 256 * 1024
 _CHUNK_CELLS = 1_000_000
 _MAX_LISTED = 5
 _MAX_COLUMN_SENTENCES = 10
-_MAX_SHOWN_NAME = 80
 _CONTROL_SHARE = 0.01
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Each digit run can be matched in one way only (no ``[0-9]+.?[0-9]*``), so that a long run of
@@ -183,7 +182,7 @@ def parse_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns
         raise ParameterError(
             f"The row and column limits must be at least 1 (got {max_rows} rows, {max_columns} columns)."
         )
-    shown = _shown_name(upload.name)
+    shown = safe_basename(upload.name)
     text, notes = _decode(upload.data, shown)
     dialect = _sniff(text)
     grid = _read_grid(text, dialect.delimiter, shown, max_rows, max_columns)
@@ -243,15 +242,6 @@ def _grid_notes(grid: _Grid, renamed: list[str]) -> list[str]:
     if grid.n_blank:
         notes.append(f"Dropped {_count(grid.n_blank, 'empty row')}.")
     return notes
-
-
-def _shown_name(name: str) -> str:
-    """The uploaded name reduced to a short printable basename, for messages."""
-    base = re.split(r"[\\/]", name)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    if len(base) > _MAX_SHOWN_NAME:
-        base = "..." + base[-_MAX_SHOWN_NAME:]
-    return base or "the uploaded file"
 
 
 def _delimiter_label(delimiter: str) -> str:
