@@ -34,6 +34,7 @@ import numpy as np
 
 from covwb.datasets.types import EEGDataset
 from covwb.errors import EEGFormatError, WorkbenchError
+from covwb.io.channels import set_standard_positions, standardise_dotted_names
 from covwb.io.isolated import run_isolated, stopped_reason
 from covwb.io.uploads import UploadedBytes, safe_basename
 
@@ -555,7 +556,9 @@ def read_eeg(files: Sequence[UploadedBytes]) -> EEGDataset:
     EEGDataset
         ``raw`` is a preloaded ``mne.io.BaseRaw`` in volts, shape (n_channels, n_times);
         ``report`` says channel counts and types, sampling rate (Hz), duration (s),
-        annotations and what was assumed.
+        annotations and what was assumed or changed: labels padded with dots (``'Fc5.'``,
+        ``'C3..'``, as PhysioNet EEGMMIDB writes them) are standardised as
+        :func:`mne.datasets.eegbci.standardize` does and given standard 10-20 positions.
 
     Raises
     ------
@@ -567,13 +570,26 @@ def read_eeg(files: Sequence[UploadedBytes]) -> EEGDataset:
     raw, mne_warnings = _read_staged(plan)
     shown = plan.order[0]
     _check_samples(raw, shown)
+    names = _standard_names(raw)
     return EEGDataset(
         name=_stem(shown),
         raw=raw,
         source="upload: " + " + ".join(plan.order),
         description=f"{plan.fmt} recording uploaded as {' + '.join(plan.order)}.",
-        report=_report(raw, plan, mne_warnings),
+        report=_report(raw, plan, mne_warnings) + names,
     )
+
+
+def _standard_names(raw: Any) -> tuple[str, ...]:
+    """Standardise labels padded with dots (EEGMMIDB) and give them template positions; report sentences."""
+    renamed = standardise_dotted_names(raw)
+    if renamed is None:
+        return ()
+    montage = raw.get_montage()
+    positions = montage.get_positions()["ch_pos"] if montage is not None else {}
+    if any(np.isfinite(xyz).all() and np.any(xyz != 0) for xyz in positions.values()):
+        return (renamed,)
+    return renamed, set_standard_positions(raw)
 
 
 def _references_or_none(upload: UploadedBytes) -> dict[str, str]:
