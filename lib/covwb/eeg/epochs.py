@@ -18,6 +18,59 @@ _FLAT_RELATIVE = 1e-7
 
 
 @dataclass(frozen=True)
+class EpochSettings:
+    """How epochs are cut: the classes, window, band and channels, in one frozen (hashable) value.
+
+    It is at once the arguments of :func:`extract_epochs` (``**settings.as_kwargs()``) or
+    :func:`covwb.eeg.sessions.session_epochs`, a cache key and, through :meth:`as_dict`, the
+    exported settings.
+
+    Parameters
+    ----------
+    classes : tuple of str
+        Event labels to keep (at least two when epoching).
+    tmin, tmax : float
+        Window around each event, in seconds, both ends included.
+    band : tuple of (float, float) or None, default (8.0, 35.0)
+        Band-pass edges in Hz; ``None`` for no filter.
+    channels : tuple of str or None, default None
+        Channel names; ``None`` for the EEG channels not marked bad.
+
+    Examples
+    --------
+    >>> settings = EpochSettings(classes=("left_hand", "right_hand"), tmin=0.5, tmax=2.5)
+    >>> settings.as_kwargs()["picks"] is None, settings.as_dict()["band_hz"]
+    (True, [8.0, 35.0])
+    """
+
+    classes: tuple[str, ...]
+    tmin: float
+    tmax: float
+    band: tuple[float, float] | None = (8.0, 35.0)
+    channels: tuple[str, ...] | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`extract_epochs` and ``session_epochs`` (``events`` aside)."""
+        return {
+            "classes": list(self.classes),
+            "tmin": self.tmin,
+            "tmax": self.tmax,
+            "band": self.band,
+            "picks": None if self.channels is None else list(self.channels),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready settings: ``classes``, ``tmin_s``, ``tmax_s``, ``band_hz``, ``channels``."""
+        return {
+            "classes": list(self.classes),
+            "tmin_s": self.tmin,
+            "tmax_s": self.tmax,
+            "band_hz": None if self.band is None else list(self.band),
+            "channels": None if self.channels is None else list(self.channels),
+        }
+
+
+@dataclass(frozen=True)
 class EpochData:
     """Epochs of a recording, ready for covariance estimation.
 
