@@ -375,18 +375,18 @@ UPLOAD_KINDS = {
 
 @st.cache_resource(max_entries=4, ttl=_SHARED_CACHE_TTL_S, show_spinner="Simulating the EEG recording…")
 def simulated_eeg(seed: int) -> Any:
-    """The built-in simulated recording for ``seed``, shared read-only across sessions."""
-    from covwb.datasets.simulated_eeg import simulate_motor_imagery
+    """The built-in simulated recording for ``seed`` (``covwb.datasets.load("simulated_eeg", seed=seed)``), shared."""
+    from covwb.datasets import SIMULATED_EEG, load
 
-    return simulate_motor_imagery(seed=seed)
+    return load(SIMULATED_EEG, seed=seed)
 
 
 @st.cache_resource(max_entries=16, ttl=_SHARED_CACHE_TTL_S, show_spinner="Loading the table…")
 def _builtin_table(key: str) -> Any:
-    """The built-in table ``key`` as a TableDataset, shared read-only across sessions."""
-    from covwb.datasets.tables import load_builtin_table
+    """The built-in table ``key`` (``covwb.datasets.load(key)``), shared read-only across sessions."""
+    from covwb.datasets import load
 
-    return load_builtin_table(key)
+    return load(key)
 
 
 def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None) -> Any:
