@@ -375,18 +375,18 @@ UPLOAD_KINDS = {
 
 @st.cache_resource(max_entries=4, ttl=_SHARED_CACHE_TTL_S, show_spinner="Simulating the EEG recording…")
 def simulated_eeg(seed: int) -> Any:
-    """The built-in simulated recording for ``seed``, shared read-only across sessions."""
-    from covwb.datasets.simulated_eeg import simulate_motor_imagery
+    """The built-in simulated recording for ``seed`` (``covwb.datasets.load("simulated_eeg", seed=seed)``), shared."""
+    from covwb.datasets import SIMULATED_EEG, load
 
-    return simulate_motor_imagery(seed=seed)
+    return load(SIMULATED_EEG, seed=seed)
 
 
 @st.cache_resource(max_entries=16, ttl=_SHARED_CACHE_TTL_S, show_spinner="Loading the table…")
 def _builtin_table(key: str) -> Any:
-    """The built-in table ``key`` as a TableDataset, shared read-only across sessions."""
-    from covwb.datasets.tables import load_builtin_table
+    """The built-in table ``key`` (``covwb.datasets.load(key)``), shared read-only across sessions."""
+    from covwb.datasets import load
 
-    return load_builtin_table(key)
+    return load(key)
 
 
 def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None) -> Any:
@@ -431,11 +431,12 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str
 
 
 def show_dataset_header(dataset: Any) -> None:
-    """The dataset's name, source, licence, description and what reading it did."""
+    """The dataset's name, source, licence, description, its warnings and what reading it did."""
     st.subheader(plain(dataset.name))
     st.caption(plain(f"Source: {dataset.source}") + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
     if dataset.description:
         st.markdown(plain(dataset.description))
+    show_warnings(getattr(dataset, "warnings", ()))
     if dataset.report:
         with st.expander("What reading the data did", expanded=False):
             for line in dataset.report:
@@ -463,6 +464,9 @@ def _upload(kind: str, key: str) -> Any:
             else None,
         )
     )
+    header = "auto"
+    if kind in ("table", "eeg_csv") or (kind == "spd" and files and files[0].suffix == ".csv"):
+        header = header_control(f"{key}-{kind}")
     if kind == "eeg_csv":
         sfreq = float(st.number_input("Sampling rate (Hz)", 1.0, 100_000.0, 250.0, key=f"{key}-sfreq"))
         unit = st.selectbox("Unit of the values", ["uV", "mV", "V", "nV"], key=f"{key}-unit")
@@ -473,7 +477,7 @@ def _upload(kind: str, key: str) -> Any:
         if kind == "table":
             from covwb.io.tables import read_table
 
-            return session_cached(("table", files[0].digest), lambda: read_table(files[0]))
+            return session_cached(("table", files[0].digest, header), lambda: read_table(files[0], header=header))
         if kind == "eeg":
             from covwb.io.eeg import read_eeg
             from covwb.io.uploads import digest_of
@@ -483,9 +487,136 @@ def _upload(kind: str, key: str) -> Any:
             from covwb.io.eeg_csv import read_eeg_csv
 
             return session_cached(
-                ("eeg_csv", files[0].digest, sfreq, unit),
-                lambda: read_eeg_csv(files[0], sfreq=sfreq, unit=unit),
+                ("eeg_csv", files[0].digest, sfreq, unit, header),
+                lambda: read_eeg_csv(files[0], sfreq=sfreq, unit=unit, header=header),
             )
-        from covwb.io.spd import read_spd_stack
+        from covwb.datasets.types import TrialStack
+        from covwb.io.spd import read_spd_or_trials
 
-        return session_cached(("spd", files[0].digest), lambda: read_spd_stack(files[0]))
+        data = session_cached(("spd", files[0].digest, header), lambda: read_spd_or_trials(files[0], header=header))
+    if isinstance(data, TrialStack):
+        return trial_covariance_controls(data, key=key, data_key=files[0].digest)
+    return data
+
+
+def header_control(key: str) -> str:
+    """The header choice of a table uploader: automatic, first row is the header, or no header row.
+
+    Returns
+    -------
+    str
+        A key of :data:`covwb.io.tables.HEADER_CHOICES` (``"auto"``, ``"first_row"``, ``"none"``),
+        for the ``header`` argument of the table readers.
+    """
+    from covwb.io.tables import HEADER_CHOICES
+
+    return st.selectbox(
+        "Header row",
+        list(HEADER_CHOICES),
+        format_func=HEADER_CHOICES.get,
+        key=f"{key}-header",
+        help="Automatic: the first row names the columns when it holds no numbers, or holds distinct whole numbers "
+        "(such as 0, 1, 2, ...) over rows of another pattern; a warning says when this is in doubt.",
+    )
+
+
+def estimator_controls(key: str, *, default: str = "sample") -> tuple[str, float]:
+    """Covariance estimator choice and, for fixed shrinkage, its intensity.
+
+    Returns
+    -------
+    tuple of (str, float)
+        A key of :data:`covwb.covariance.estimators.ESTIMATORS` and the shrinkage intensity in [0, 1]
+        (used by ``"shrinkage"`` only).
+    """
+    from covwb.covariance.estimators import ESTIMATORS
+
+    left, right = st.columns(2)
+    names = list(ESTIMATORS)
+    estimator = left.selectbox(
+        "Covariance estimator", names, index=names.index(default), format_func=ESTIMATORS.get, key=key
+    )
+    shrinkage = right.slider("Shrinkage", 0.0, 1.0, 0.1, 0.01, key=f"{key}-shrink", disabled=estimator != "shrinkage")
+    return estimator, shrinkage
+
+
+def trial_covariance_controls(trials: Any, *, key: str, data_key: str | None = None) -> Any:
+    """Offer to estimate one covariance per raw trial of a :class:`~covwb.datasets.types.TrialStack`.
+
+    Shows what the file holds and the estimator choice (OAS by default, see
+    :func:`covwb.io.trial_covariances`), and returns the covariances as an
+    :class:`~covwb.datasets.types.SPDStack` whose description says which estimator ran and why.
+    ``data_key`` identifies the trials in the cache (an upload's digest); their fingerprint when None.
+    """
+    from covwb.datasets.fingerprint import fingerprint
+    from covwb.io.spd import DEFAULT_TRIAL_ESTIMATOR, trial_covariances
+
+    n_trials, n_channels, n_samples = trials.trials.shape
+    st.info(
+        plain(
+            f"'{trials.name}' holds {n_trials} raw trials of {n_channels} channels × {n_samples} samples, not "
+            "covariance matrices: one covariance per trial is estimated with the estimator below."
+        )
+    )
+    estimator, shrinkage = estimator_controls(f"{key}-trial-estimator", default=DEFAULT_TRIAL_ESTIMATOR)
+    identity = data_key or fingerprint(trials)
+    with user_errors():
+        return session_cached(
+            ("trial-covariances", identity, estimator, shrinkage),
+            lambda: trial_covariances(trials, estimator, shrinkage),
+            public=trials.builtin,
+        )
+
+
+def epoch_controls(
+    raw: Any, events: Any, *, key: str, data_id: str, default_band: tuple[float, float] = (8.0, 35.0)
+) -> Any:
+    """The epoch settings of a page that epochs EEG: classes, channels, window and band.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw
+        The recording (its channels and sampling rate set the choices).
+    events : covwb.eeg.events.TrialEvents
+        Its events (their labels are the classes offered; the first two are preselected).
+    key : str
+        Prefix of the widget keys, unique per page.
+    data_id : str
+        Identifies the data: the class and channel choices start afresh for new data.
+    default_band : tuple of float
+        Band-pass preselected, in Hz, clipped below the Nyquist frequency.
+
+    Returns
+    -------
+    covwb.eeg.epochs.EpochSettings
+        Frozen: the arguments of ``extract_epochs``/``session_epochs`` (``**settings.as_kwargs()``),
+        a cache key, and the exported settings (``settings.as_dict()``).
+    """
+    import mne
+
+    from covwb.eeg.epochs import EpochSettings
+
+    labels = list(events.event_id)
+    eeg = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude="bads")]
+    left, right = st.columns(2)
+    classes = left.multiselect("Classes", labels, default=labels[:2], key=f"{key}-classes-{data_id}")
+    channels = right.multiselect("Channels", list(raw.ch_names), default=eeg, key=f"{key}-channels-{data_id}")
+    first, second, third = st.columns(3)
+    tmin = first.number_input("Window start (s after the event)", -60.0, 3600.0, 0.5, 0.1, key=f"{key}-tmin")
+    tmax = second.number_input("Window end (s)", -60.0, 3600.0, 2.5, 0.1, key=f"{key}-tmax")
+    top = float(raw.info["sfreq"]) / 2 - 0.5
+    low, high = min(default_band[0], top / 2), min(default_band[1], top)
+    band = third.slider("Band-pass (Hz)", 0.5, top, (low, high), 0.5, key=f"{key}-band")
+    return EpochSettings(
+        classes=tuple(classes),
+        tmin=float(tmin),
+        tmax=float(tmax),
+        band=(float(band[0]), float(band[1])),
+        channels=tuple(channels),
+    )
+
+
+def show_warnings(warnings: Any) -> None:
+    """Each warning sentence of a result or dataset as an ``st.warning``, escaped for Markdown."""
+    for warning in warnings:
+        st.warning(plain(warning), icon=":material/warning:")

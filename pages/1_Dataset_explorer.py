@@ -8,7 +8,7 @@ import ui
 
 ui.setup_page("Dataset explorer", ":material/search:")
 
-from covwb.covariance.estimators import ESTIMATORS, correlation, covariance, covariances, spectrum
+from covwb.covariance.estimators import correlation, covariance, covariances, spectrum
 from covwb.covariance.geometry import METRICS, mean_covariance, summarise_geometry
 from covwb.datasets.fingerprint import fingerprint
 from covwb.datasets.types import EEGDataset, TableDataset
@@ -34,14 +34,6 @@ data_id = fingerprint(dataset)
 base_settings = {"page": "Dataset explorer", "dataset": dataset.name, "source": dataset.source, "data_id": data_id}
 
 ui.show_dataset_header(dataset)
-
-
-def estimator_controls(key: str) -> tuple[str, float]:
-    """Estimator choice and, for fixed shrinkage, its intensity."""
-    left, right = st.columns(2)
-    estimator = left.selectbox("Covariance estimator", list(ESTIMATORS), format_func=ESTIMATORS.get, key=key)
-    shrinkage = right.slider("Shrinkage", 0.0, 1.0, 0.1, 0.01, key=f"{key}-shrink", disabled=estimator != "shrinkage")
-    return estimator, shrinkage
 
 
 def show_covariance(matrix, labels: list[str], settings: dict) -> None:
@@ -111,7 +103,7 @@ if isinstance(dataset, TableDataset):
         st.stop()
     st.header("Covariance")
     columns = st.multiselect("Columns", numeric, default=numeric[:30], key=f"columns-{data_id}")
-    estimator, shrinkage = estimator_controls("table-estimator")
+    estimator, shrinkage = ui.estimator_controls("table-estimator")
     with ui.user_errors():
         if len(columns) < 2:
             st.info("Choose at least two columns.")
@@ -136,7 +128,9 @@ elif isinstance(dataset, EEGDataset):
     st.caption(f"{len(names)} channels · {raw.info['sfreq']:g} Hz · {duration:.1f} s")
     st.header("Signals")
     default_channels = [c for c in ("C3", "Cz", "C4") if c in names] or names[:4]
-    picked = st.multiselect("Channels", names, default=default_channels, max_selections=10, key=f"channels-{data_id}")
+    picked = st.multiselect(
+        "Channels shown", names, default=default_channels, max_selections=10, key=f"channels-{data_id}"
+    )
     left, right = st.columns([3, 1])
     start = left.slider("Start (s)", 0.0, duration - 1.0, 0.0, 0.5) if duration > 1.5 else 0.0
     span = right.select_slider("Window (s)", [1.0, 2.0, 5.0, 10.0, 20.0], value=5.0)
@@ -159,37 +153,24 @@ elif isinstance(dataset, EEGDataset):
         events = find_trial_events(raw)
     counts = ", ".join(f"{k} × {v}" for k, v in events.counts.items())
     st.caption(ui.plain(f"Events from {events.origin}: {counts}"))
-    labels = list(events.event_id)
-    classes = st.multiselect("Classes", labels, default=labels[:2], key=f"classes-{data_id}")
-    left, middle, right = st.columns(3)
-    tmin = left.number_input("Window start (s after the event)", -5.0, 30.0, 0.5, 0.1)
-    tmax = middle.number_input("Window end (s)", -5.0, 30.0, 2.5, 0.1)
-    top = float(raw.info["sfreq"] / 2 - 0.5)
-    band = right.slider("Band-pass (Hz)", 0.5, top, (min(8.0, top / 2), min(35.0, top)), 0.5)
-    estimator, shrinkage = estimator_controls("eeg-estimator")
-    epoch_settings = {
-        **base_settings,
-        "classes": classes,
-        "tmin_s": tmin,
-        "tmax_s": tmax,
-        "band_hz": list(band),
-        "estimator": estimator,
-        "shrinkage": shrinkage,
-    }
+    epoch = ui.epoch_controls(raw, events, key="explorer-epochs", data_id=data_id)
+    estimator, shrinkage = ui.estimator_controls("eeg-estimator")
+    epoch_settings = {**base_settings, **epoch.as_dict(), "estimator": estimator, "shrinkage": shrinkage}
     with ui.user_errors():
         epochs = ui.session_cached(
-            ("epochs", data_id, tuple(classes), tmin, tmax, band),
-            lambda: extract_epochs(raw, classes=classes, tmin=tmin, tmax=tmax, band=band, events=events),
+            ("epochs", data_id, epoch),
+            lambda: extract_epochs(raw, events=events, **epoch.as_kwargs()),
             public=dataset.builtin,
         )
         covs = ui.session_cached(
-            ("covariances", data_id, tuple(classes), tmin, tmax, band, estimator, shrinkage),
+            ("covariances", data_id, epoch, estimator, shrinkage),
             lambda: covariances(epochs.X, estimator, shrinkage),
             public=dataset.builtin,
         )
         mean = ui.session_cached(
             ("mean", data_id, fingerprint(covs)), lambda: mean_covariance(covs, "riemann"), public=dataset.builtin
         )
+    ui.show_warnings(epochs.warnings)
     st.caption(f"{len(covs)} epochs × {len(epochs.ch_names)} channels × {epochs.X.shape[-1]} samples.")
     epoch_index = st.slider("Epoch", 0, len(covs) - 1, 0) if len(covs) > 1 else 0
     left, right = st.columns(2)

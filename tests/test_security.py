@@ -293,6 +293,14 @@ def test_product_code_has_no_violation() -> None:
     assert not found, "\n".join(found)
 
 
+def test_upload_names_are_reduced_in_one_place() -> None:
+    """One sanitiser of upload names (covwb.io.uploads.safe_basename): no other product file filters names itself."""
+    owner = REPO / "lib" / "covwb" / "io" / "uploads.py"
+    assert ".isprintable()" in owner.read_text()
+    others = [str(p.relative_to(REPO)) for p in product_files() if p != owner and ".isprintable()" in p.read_text()]
+    assert not others, f"reduce upload names with covwb.io.uploads.safe_basename instead: {others}"
+
+
 def test_the_known_temporary_directory_write_is_recognised() -> None:
     """lib/covwb/io/eeg.py stages BrainVision/EEGLAB files in a TemporaryDirectory: allowed, and seen."""
     source = (REPO / "lib" / "covwb" / "io" / "eeg.py").read_text()

@@ -138,9 +138,84 @@ def test_reference_composition_tables(shared_data: Path, name: str) -> None:
     assert charts(at) == 3
 
 
-@pytest.mark.shared_data
-def test_reference_mat_trials_are_explained(shared_data: Path) -> None:
-    data = (shared_data / "spd" / "mamem_U001.mat").read_bytes()
-    at = _upload("Covariance matrices (.npy, .npz, .csv, .mat)", [("mamem_U001.mat", data)])
+def _trials_npy(trials: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, trials)
+    return buffer.getvalue()
+
+
+def test_uploaded_raw_trials_reach_the_geometry_views_with_a_well_posed_default() -> None:
+    from tests.io.test_spd import eeg_like_trials
+
+    at = _upload("Covariance matrices (.npy, .npz, .csv, .mat)", [("s001.npy", _trials_npy(eeg_like_trials()))])
+    assert_clean(at)
+    assert "45 raw trials of 64 channels × 321 samples" in at.sidebar.info[0].value
+    described = [m.value for m in at.markdown if "Covariances estimated from raw trials" in m.value]
+    assert described and "the default for raw trials" in described[0] and "singular for some trials" in described[0]
+    assert charts(at) == 3 + 9
+    at.sidebar.selectbox(key="explorer-trial-estimator").set_value("sample").run()
     assert not at.exception
-    assert len(at.error) == 1 and "covarian" in at.error[0].value.lower()
+    assert len(at.error) == 1 and "singular" in at.error[0].value and "choose a shrinkage" in at.error[0].value
+
+
+def _otu_csv(with_ids: bool) -> bytes:
+    from tests.io.test_tables import _otu_counts
+
+    counts = _otu_counts()
+    if with_ids:
+        counts = counts.set_axis([f"S{i:03d}" for i in range(len(counts))]).rename_axis("sample")
+    return counts.to_csv(index=with_ids).encode()
+
+
+@pytest.mark.parametrize("with_ids", [False, True])
+def test_a_count_table_with_a_numbered_header_keeps_every_sample(with_ids: bool) -> None:
+    at = _upload("Table (CSV/TSV)", [("otu.csv", _otu_csv(with_ids))])
+    assert_clean(at)
+    header = at.sidebar.selectbox(key="explorer-table-header")
+    assert header.value == "auto" and not at.warning
+    columns = 128 if with_ids else 127
+    assert any(c.value.startswith(f"289 rows × {columns} columns") for c in at.caption)
+    header.set_value("none").run()
+    assert any(c.value.startswith(f"290 rows × {columns} columns") for c in at.caption)
+
+
+def test_a_doubtful_header_is_a_warning_that_names_the_switch() -> None:
+    at = _upload(
+        "Table (CSV/TSV)", [("wavelengths.csv", b"400.5,401.5,402.5\n0.3,0.1,0.2\n0.5,0.2,0.7\n0.4,0.3,0.1\n")]
+    )
+    assert not at.exception
+    assert len(at.warning) == 1 and "'First row is the header'" in at.warning[0].value
+    at.sidebar.selectbox(key="explorer-table-header").set_value("first_row").run()
+    assert_clean(at)
+    assert not at.warning
+    assert widget(at.multiselect, "Columns").value == ["400.5", "401.5", "402.5"]
+
+
+def test_an_eegmmidb_like_recording_gets_standard_names_and_a_window_warning() -> None:
+    from tests.io.eeg_files import edf_bytes
+
+    names = ("Fc5.", "C3..", "Cz..", "C4..", "Cp3.", "Pz..")
+    annotations, onset = [], 1.0
+    for k in range(8):
+        annotations += [(onset, 1.4, "T0"), (onset + 1.4, 4.1, ("T1", "T2")[k % 2])]
+        onset += 5.5
+    samples = np.random.default_rng(2).standard_normal((len(names), 48 * 160)) * 20.0
+    at = _upload("EEG recording", [("S001R04.edf", edf_bytes(samples, names, 160, annotations))])
+    assert_clean(at)
+    assert widget(at.multiselect, "Channels shown").value == ["C3", "Cz", "C4"]
+    assert widget(at.multiselect, "Classes").value == ["T0", "T1"]
+    assert len(at.warning) == 1
+    assert "runs past the next event in 8 of 12 epochs ('T0' x8" in at.warning[0].value
+    at.number_input(key="explorer-epochs-tmax").set_value(1.2).run()
+    assert_clean(at)
+    assert not at.warning
+
+
+def test_the_epoch_controls_give_the_extracted_epochs() -> None:
+    at = _explorer()
+    assert widget(at.multiselect, "Channels").label == "Channels shown"
+    epoch_channels = at.multiselect(key=next(w.key for w in at.multiselect if w.label == "Channels"))
+    assert len(epoch_channels.value) == 22
+    epoch_channels.set_value(["C3", "Cz", "C4"]).run()
+    assert_clean(at)
+    assert any(c.value.startswith("160 epochs × 3 channels × 501 samples") for c in at.caption)

@@ -56,7 +56,7 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 def failing_reader(error: BaseException, calls: list[str]) -> Callable:
     """A table reader that starts reading, then raises ``error``."""
 
-    def read(upload):
+    def read(upload, **options):
         calls.append(upload.name)
         upload.data[: len(upload.data) // 2].decode("utf-8", "replace").splitlines()
         raise error
@@ -116,9 +116,9 @@ def test_upload_over_the_limit_is_refused_before_parsing(monkeypatch: pytest.Mon
     calls: list[str] = []
     real_reader = covwb.io.tables.read_table
 
-    def spy(upload):
+    def spy(upload, **options):
         calls.append(upload.name)
-        return real_reader(upload)
+        return real_reader(upload, **options)
 
     monkeypatch.setattr(covwb.io.tables, "read_table", spy)
     monkeypatch.setattr(ui, "MAX_UPLOAD_MB", 1)
@@ -199,14 +199,14 @@ def test_upload_interrupted_by_a_rerun_shows_only_the_new_input(monkeypatch: pyt
     calls: list[str] = []
     real_reader = covwb.io.tables.read_table
 
-    def interrupted_once(upload):
+    def interrupted_once(upload, **options):
         import streamlit as st
 
         calls.append(upload.name)
         if upload.name == "second.csv" and calls.count("second.csv") == 1:
             upload.data.decode("utf-8").splitlines()
             st.rerun()
-        return real_reader(upload)
+        return real_reader(upload, **options)
 
     monkeypatch.setattr(covwb.io.tables, "read_table", interrupted_once)
     at = explorer_with_upload_form()

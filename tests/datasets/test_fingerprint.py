@@ -32,3 +32,14 @@ def test_tables_hash_content_and_column_names() -> None:
     assert fingerprint(same) == base
     assert fingerprint(renamed) != base
     assert fingerprint(changed) != base
+
+
+def test_trial_stacks_hash_their_trials() -> None:
+    from covwb.datasets.types import TrialStack
+
+    trials = np.random.default_rng(0).standard_normal((4, 3, 50))
+    changed = trials.copy()
+    changed[2, 1, 17] += 1e-9
+    base = fingerprint(TrialStack("t", trials, None, "upload: t.npy"))
+    assert fingerprint(TrialStack("t", trials.copy(), None, "upload: t.npy")) == base
+    assert fingerprint(TrialStack("t", changed, None, "upload: t.npy")) != base

@@ -165,3 +165,46 @@ def test_power_spectrum_refusals() -> None:
         power_spectrum(raw, picks=["Oz"], fmax=30.0)
     freqs, psd = power_spectrum(raw, picks=None, fmax=80.0)
     assert psd.shape == (3, len(freqs)) and freqs[-1] == 80.0
+
+
+def _rest_and_task_raw(n_blocks: int = 8, rest_s: float = 1.4, task_s: float = 4.1) -> mne.io.RawArray:
+    """Alternating rest ('T0', ``rest_s`` long) and task ('T1'/'T2', ``task_s`` long) blocks, as in EEGMMIDB."""
+    onsets, labels = [], []
+    t = 1.0
+    for k in range(n_blocks):
+        onsets += [t, t + rest_s]
+        labels += ["T0", ("T1", "T2")[k % 2]]
+        t += rest_s + task_s
+    n_times = int((t + 3.0) * SFREQ)
+    data = np.random.default_rng(7).normal(0.0, 10.0, (3, n_times)) * 1e-6
+    raw = mne.io.RawArray(data, mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg"), verbose="error")
+    durations = [rest_s if label == "T0" else task_s for label in labels]
+    raw.set_annotations(mne.Annotations(onsets, durations, labels))
+    return raw
+
+
+def test_a_window_past_the_next_event_is_warned_about() -> None:
+    ep = extract_epochs(_rest_and_task_raw(), classes=["T0", "T1"], tmin=0.5, tmax=2.5)
+    assert len(ep.y) == 12 and len(ep.warnings) == 1
+    assert ep.warnings[0] == (
+        "The window 0.5 to 2.5 s runs past the next event in 8 of 12 epochs ('T0' x8; the shortest gap to the "
+        "next event is 1.40 s), so those epochs hold the start of what follows; end the window before 1.40 s, "
+        "or leave those classes out."
+    )
+
+
+@pytest.mark.parametrize(
+    ("classes", "tmax", "warned"),
+    [(["T0", "T1"], 1.4, False), (["T1", "T2"], 2.5, False), (["T1", "T2"], 4.5, True)],
+)
+def test_the_next_event_of_any_class_bounds_the_window(classes: list[str], tmax: float, warned: bool) -> None:
+    ep = extract_epochs(_rest_and_task_raw(), classes=classes, tmin=0.5, tmax=tmax)
+    assert bool(ep.warnings) is warned
+    if warned:
+        assert (
+            "gap to the next event is 4.10 s" in ep.warnings[0] and "7 of 8 epochs ('T1' x4, 'T2' x3" in ep.warnings[0]
+        )
+
+
+def test_spaced_trials_carry_no_warning() -> None:
+    assert extract_epochs(_raw(), classes=["a", "b"], tmin=0.5, tmax=2.5).warnings == ()

@@ -59,3 +59,17 @@ def test_different_channels_are_refused(runs: list) -> None:
 def test_empty_session_label_is_refused(runs: list) -> None:
     with pytest.raises(ParameterError, match="session label of 'b.fif'"):
         combine_recordings(runs[:2], ["1", " "], ["a.fif", "b.fif"])
+
+
+def test_session_epochs_carry_the_window_warning_of_each_session() -> None:
+    from tests.eeg.test_epochs import _rest_and_task_raw
+
+    recording = combine_recordings([_rest_and_task_raw(), _rest_and_task_raw(4)], ["1", "2"], ["r1", "r2"])
+    events = find_trial_events(recording.raw)
+    ep = session_epochs(recording, events, classes=["T0", "T1"], tmin=0.5, tmax=2.5)
+    assert len(ep.warnings) == 2
+    assert ep.warnings[0].startswith("Session '1': The window 0.5 to 2.5 s runs past the next event in 8 of 12")
+    assert ep.warnings[1].startswith("Session '2': The window 0.5 to 2.5 s runs past the next event in 4 of 6")
+    single = combine_recordings([_rest_and_task_raw()], ["1"], ["r1"])
+    alone = session_epochs(single, find_trial_events(single.raw), classes=["T0", "T1"], tmin=0.5, tmax=2.5)
+    assert len(alone.warnings) == 1 and alone.warnings[0].startswith("The window 0.5 to 2.5 s")

@@ -23,9 +23,8 @@ from covwb.io.eeg import (
     eeg_suffix,
     group_recordings,
     read_eeg,
-    safe_basename,
 )
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 from tests.io.eeg_files import (
     NAMES,
     SFREQ,
@@ -167,6 +166,32 @@ def test_edf_round_trip_written_by_hand() -> None:
     assert list(ds.raw.annotations.description) == ["left", "right"]
     np.testing.assert_allclose(ds.raw.annotations.onset, [0.5, 1.25])
     assert ds.raw.info["sfreq"] == SFREQ
+
+
+def test_eegbci_labels_padded_with_dots_are_standardised(tmp_path: Path) -> None:
+    """PhysioNet EEGMMIDB EDF files pad labels with dots: 'Fc5.', 'C3..'; they get MNE's standard names."""
+    data = np.vstack([_signal(480, seed=k) for k in range(2)])[:5]
+    dotted = ("Fc5.", "C3..", "Cz..", "C4..", "Fp1.")
+    ds = read_eeg([UploadedBytes("S001R04.edf", edf_bytes(data, names=dotted, annotations=[(0.5, 4.1, "T1")]))])
+    (tmp_path / "reference.edf").write_bytes(edf_bytes(data, names=dotted))
+    reference = mne.io.read_raw_edf(tmp_path / "reference.edf", preload=True, verbose="error")
+    mne.datasets.eegbci.standardize(reference)
+    assert ds.raw.ch_names == reference.ch_names == ["FC5", "C3", "Cz", "C4", "Fp1"]
+    assert (
+        "5 channel labels ended in dots, as PhysioNet EEGMMIDB (eegbci) writes them; renamed as MNE's "
+        "mne.datasets.eegbci.standardize does: 'Fc5.' -> 'FC5', 'C3..' -> 'C3', 'Cz..' -> 'Cz', 'C4..' -> 'C4' "
+        "and 1 more." in ds.report
+    )
+    assert "Positions from the standard 10-20 montage were set for 5 of 5 channels." in ds.report
+    positions = ds.raw.get_montage().get_positions()["ch_pos"]
+    assert positions["C3"][0] < 0 < positions["C4"][0]  # left and right of the midline
+
+
+def test_labels_without_trailing_dots_are_left_alone() -> None:
+    ds = read_eeg([UploadedBytes("plain.edf", edf_bytes(_signal(), names=("Fz.x", "cz", "EOG left")))])
+    assert ds.raw.ch_names == ["Fz.x", "cz", "EOG left"]
+    assert not any("ended in dots" in line for line in ds.report)
+    assert ds.raw.get_montage() is None
 
 
 def test_gdf_round_trip_written_by_hand() -> None:

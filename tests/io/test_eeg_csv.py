@@ -143,11 +143,31 @@ def test_headerless_table_gets_generated_channel_names():
     assert dataset.raw.ch_names == ["column_1", "column_2", "column_3", "column_4"]
 
 
-def test_implausible_amplitude_is_flagged():
+def test_implausible_amplitude_is_a_warning():
     dataset = read_eeg_csv(_upload(_table(20)), sfreq=100, unit="V")
-    assert any("large for scalp EEG: check that the file is in V." in s for s in dataset.report)
+    assert len(dataset.warnings) == 1 and "large for scalp EEG: check that the file is in V." in dataset.warnings[0]
     plausible = read_eeg_csv(_upload(_table(20)), sfreq=100, unit="uV")
-    assert not any("scalp EEG" in s for s in plausible.report)
+    assert plausible.warnings == ()
+
+
+def test_numbered_channels_and_the_header_choice():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(0.0, 20.0, (500, 8)))
+    numbered = read_eeg_csv(UploadedBytes("n.csv", frame.to_csv(index=False).encode()), sfreq=250)
+    assert numbered.raw.ch_names == [str(j) for j in range(8)] and numbered.raw.n_times == 500
+    assert numbered.warnings == ()
+    headerless = UploadedBytes("h.csv", frame.to_csv(index=False, header=False).encode())
+    assert read_eeg_csv(headerless, sfreq=250, header="first_row").raw.n_times == 499
+    assert read_eeg_csv(headerless, sfreq=250, header="none").raw.n_times == 500
+
+
+def test_dotted_eegbci_labels_are_standardised_and_positioned():
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(0.0, 20.0, (300, 4)), columns=["Fc5.", "C3..", "Cz..", "C4.."])
+    dataset = read_eeg_csv(UploadedBytes("s001.csv", frame.to_csv(index=False).encode()), sfreq=160)
+    assert dataset.raw.ch_names == ["FC5", "C3", "Cz", "C4"]
+    assert any("renamed as MNE's mne.datasets.eegbci.standardize does" in s for s in dataset.report)
+    assert "Positions from the standard 10-20 montage were set for 4 of 4 channels." in dataset.report
 
 
 # --- found by the upload fuzzer (tests/fuzz) -----------------------------------------------------------------

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from covwb.covariance.estimators import covariances
 from covwb.covariance.geometry import check_spd_stack
-from covwb.errors import SPDInputError
-from covwb.io.spd import SPDStack, read_spd_stack
+from covwb.datasets.types import TrialStack
+from covwb.errors import ParameterError, SPDInputError
+from covwb.io.spd import SPDStack, read_spd_or_trials, read_spd_stack, trial_covariances
 from covwb.io.uploads import UploadedBytes
 
 UNPICKLED: list[str] = []
@@ -113,7 +114,22 @@ def test_csv_numeric_header_from_pandas(covs: np.ndarray) -> None:
     text = pd.DataFrame(covs.reshape(6, 9)).to_csv(index=False)
     stack = read_spd_stack(UploadedBytes("t.csv", text.encode()))
     np.testing.assert_array_equal(stack.matrices, covs)
-    assert "Line 1 (0, 1, 2, ...) read as column names." in stack.report
+    assert (
+        "Line 1 of 't.csv' (0, 1, 2, ..., 8) was read as the header: its numbers run from 0 to 8 "
+        "and the rows below hold non-integers." in stack.report
+    )
+    assert stack.warnings == ()
+
+
+def test_csv_header_choice_reaches_the_table_reader(covs: np.ndarray) -> None:
+    single = pd.DataFrame(covs[:, :1, :1].reshape(6, 1)).to_csv(index=False)
+    stack = read_spd_stack(UploadedBytes("one.csv", single.encode()))
+    assert stack.matrices.shape == (6, 1, 1)
+    assert len(stack.warnings) == 1 and "'No header row'" in stack.warnings[0]
+    with pytest.raises(SPDInputError, match="Matrix 1 .* not positive definite|Matrix 1 .*positive"):
+        read_spd_stack(UploadedBytes("one.csv", single.encode()), header="none")
+    headerless = pd.DataFrame(covs.reshape(6, 9)).to_csv(index=False, header=False)
+    assert read_spd_stack(UploadedBytes("t.csv", headerless.encode()), header="first_row").matrices.shape == (5, 3, 3)
 
 
 def test_csv_errors(covs: np.ndarray) -> None:
@@ -226,16 +242,100 @@ def test_path_in_name_is_reduced_to_basename(covs: np.ndarray) -> None:
 
 
 @pytest.mark.shared_data
-def test_mamem_trials_are_not_matrices_but_their_covariances_are(shared_data, tmp_path) -> None:
+def test_mamem_trials_become_covariances_on_request(shared_data) -> None:
     data = (shared_data / "spd" / "mamem_U001.mat").read_bytes()
-    with pytest.raises(SPDInputError, match=r"'x_test'.*\(500, 8, 125\).*estimate covariances"):
-        read_spd_stack(UploadedBytes("mamem_U001.mat", data))
+    upload = UploadedBytes("mamem_U001.mat", data)
+    with pytest.raises(SPDInputError, match=r"'x_test'.*\(500, 8, 125\).*raw trials.*trial_covariances"):
+        read_spd_stack(upload)
+    trials = read_spd_or_trials(upload)
+    assert isinstance(trials, TrialStack) and trials.trials.shape == (500, 8, 125)
+    assert "Shape (500, 8, 125) read as trials x channels x samples." in trials.report
     content = scipy.io.loadmat(io.BytesIO(data))
-    covs = covariances(content["x_test"], "oas")
-    check_spd_stack(covs)
-    stack = read_spd_stack(UploadedBytes("c.mat", mat_bytes(covs=covs, y=content["y_test"])))
-    np.testing.assert_allclose(stack.matrices, covs)
+    stack = trial_covariances(trials)
+    np.testing.assert_allclose(stack.matrices, covariances(content["x_test"], "oas"), rtol=1e-12)
     assert sorted(set(stack.labels)) == ["0", "1", "2", "3", "4"]
+    assert stack.report[-1].startswith(
+        "Covariances of 500 trials x 8 channels x 125 samples estimated with Oracle approximating shrinkage (OAS)"
+    )
+    round_trip = read_spd_stack(UploadedBytes("c.mat", mat_bytes(covs=stack.matrices, y=content["y_test"])))
+    np.testing.assert_allclose(round_trip.matrices, stack.matrices)
+
+
+def eeg_like_trials(n_trials: int = 45, n_channels: int = 64, n_samples: int = 321, seed: int = 0) -> np.ndarray:
+    """Trials shaped like a 64-channel, 160 Hz motor-imagery recording cut into 2 s epochs, in volts.
+
+    Twelve correlated sources mixed into 64 channels plus sensor noise, then re-referenced to the
+    common average, as preprocessing often does: every trial then has rank 63.
+    """
+    rng = np.random.default_rng(seed)
+    mixing = rng.standard_normal((n_channels, 12))
+    sources = rng.standard_normal((n_trials, 12, n_samples)).cumsum(axis=2) * 0.2
+    signals = mixing @ sources + 0.05 * rng.standard_normal((n_trials, n_channels, n_samples))
+    return (signals - signals.mean(axis=1, keepdims=True)) * 1e-5
+
+
+def test_realistic_trials_get_well_posed_shrinkage_covariances_by_default() -> None:
+    trials_v = eeg_like_trials()
+    labels = np.repeat(["left", "right", "left"], 15)
+    trials = read_spd_or_trials(UploadedBytes("s001.npz", npz_bytes(trials=trials_v, y=labels)))
+    assert isinstance(trials, TrialStack) and trials.trials.shape == (45, 64, 321)
+    sample_condition = np.linalg.cond(covariances(trials_v, "sample"))
+    assert sample_condition.min() > 1e12  # the sample covariance is singular up to rounding
+    stack = trial_covariances(trials)
+    np.testing.assert_allclose(stack.matrices, covariances(trials_v, "oas"), rtol=1e-12)
+    assert check_spd_stack(stack.matrices).shape == (45, 64, 64)
+    assert np.linalg.cond(stack.matrices).max() < 1e6
+    assert stack.labels.tolist() == labels.tolist() and stack.warnings == ()
+    why = stack.report[-1]
+    assert why.startswith(
+        "Covariances of 45 trials x 64 channels x 321 samples estimated with Oracle approximating shrinkage (OAS)"
+    )
+    assert "the default for raw trials" in why and "the sample covariance would be singular for some trials" in why
+    assert stack.description.startswith("Covariances estimated from raw trials with Oracle approximating shrinkage")
+    with pytest.raises(SPDInputError, match="sample covariance of 45 of 45 trials .* singular .*choose a shrinkage"):
+        trial_covariances(trials, "sample")
+    assert "as chosen" in trial_covariances(trials, "ledoit_wolf").report[-1]
+
+
+def test_matlab_ordered_trials_are_turned_around() -> None:
+    trials_v = eeg_like_trials(12, 16, 100)
+    trials = read_spd_or_trials(UploadedBytes("eeg.mat", mat_bytes(data=np.moveaxis(trials_v, 0, 2))))
+    np.testing.assert_allclose(trials.trials, trials_v)
+    assert "Shape (16, 100, 12) read as channels x samples x trials (MATLAB order)" in trials.report[-1]
+    assert read_spd_or_trials(UploadedBytes("eeg.npy", npy_bytes(trials_v))).trials.shape == (12, 16, 100)
+
+
+def test_nearly_singular_sample_covariances_carry_a_warning() -> None:
+    rng = np.random.default_rng(3)
+    trials_v = rng.standard_normal((10, 4, 200))
+    trials_v[:, 3] = trials_v[:, 2] + 1e-6 * rng.standard_normal((10, 200))
+    trials = read_spd_or_trials(UploadedBytes("t.npy", npy_bytes(trials_v)))
+    stack = trial_covariances(trials, "sample")
+    assert len(stack.warnings) == 1 and "ill-conditioned (condition number up to" in stack.warnings[0]
+    assert "choose OAS or Ledoit-Wolf" in stack.warnings[0]
+    assert trial_covariances(trials).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("arr", "error", "message"),
+    [
+        (np.zeros((5, 3, 40)), SPDInputError, "not positive definite|positive definite"),
+        (np.full((5, 3, 40), 1e200) * np.arange(40), SPDInputError, "overflow|rescale"),
+        (np.where(np.arange(40) == 7, np.nan, 1.0) * np.ones((5, 3, 40)), ParameterError, "NaN or infinite"),
+    ],
+)
+def test_bad_trials_give_one_sentence(arr: np.ndarray, error: type, message: str) -> None:
+    trials = read_spd_or_trials(UploadedBytes("t.npy", npy_bytes(arr)))
+    with pytest.raises(error, match=message):
+        trial_covariances(trials)
+
+
+def test_trials_that_would_not_fit_in_memory_are_refused() -> None:
+    trials = TrialStack("big.npy", np.zeros((2, 3, 4)), None, "upload: big.npy")
+    huge = TrialStack("big.npy", np.lib.stride_tricks.as_strided(np.zeros(1), (600, 3000, 2), (0, 0, 0)), None, "x")
+    assert trials.trials.shape == (2, 3, 4)
+    with pytest.raises(SPDInputError, match="would take .* MiB"):
+        trial_covariances(huge)
 
 
 PREFIXES = [b"", b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", b"PK\x03\x04", b"a,b,c,d\n"]

@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 from covwb.datasets.types import TableDataset
 from covwb.errors import ParameterError, TableFormatError
-from covwb.io.tables import numeric_columns, parse_table, read_table
+from covwb.io.tables import HEADER_CHOICES, numeric_columns, parse_table, read_table
 from covwb.io.uploads import UploadedBytes
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -27,8 +27,8 @@ def _upload(content: str | bytes, name: str = "table.csv") -> UploadedBytes:
     return UploadedBytes(name, data)
 
 
-def _read(content: str | bytes, name: str = "table.csv", **limits: int) -> TableDataset:
-    return read_table(_upload(content, name), **limits)
+def _read(content: str | bytes, name: str = "table.csv", **options: int | str) -> TableDataset:
+    return read_table(_upload(content, name), **options)
 
 
 def _assert_valid(table: TableDataset, name: str = "table.csv") -> None:
@@ -144,6 +144,108 @@ def test_header_detection(content, header, columns):
     table = _read(content)
     assert ("header on line 1" in table.report[0]) is header
     assert table.frame.columns.tolist() == columns
+
+
+def _otu_counts(n_samples: int = 289, n_taxa: int = 127, seed: int = 0) -> pd.DataFrame:
+    """A microbiome-like count table: overdispersed counts, about 85 % zeros, taxa numbered 0..n_taxa-1."""
+    rng = np.random.default_rng(seed)
+    counts = rng.negative_binomial(0.3, 0.05, size=(n_samples, n_taxa)) * (rng.random((n_samples, n_taxa)) < 0.25)
+    return pd.DataFrame(counts.astype(np.float64))
+
+
+def test_otu_table_with_a_numbered_header_keeps_every_sample():
+    counts = _otu_counts()
+    assert (counts.to_numpy() == 0).mean() > 0.8
+    table = _read(counts.to_csv(index=False))
+    assert table.frame.shape == (289, 127)
+    assert table.frame.columns.tolist() == [str(j) for j in range(127)]
+    pd.testing.assert_frame_equal(table.frame, counts.set_axis([str(j) for j in range(127)], axis=1))
+    assert table.report[1] == (
+        "Line 1 of 'table.csv' (0, 1, 2, ..., 126) was read as the header: its numbers run from 0 to 126 "
+        "and the rows below are mostly zeros."
+    )
+    assert table.warnings == ()
+
+
+@pytest.mark.parametrize("index_name", ["sample", None])
+def test_otu_table_with_a_sample_id_column(index_name):
+    counts = _otu_counts()
+    ids = pd.Index([f"S{i:03d}" for i in range(289)], name=index_name)
+    table = _read(counts.set_axis(ids).to_csv())
+    first = index_name or "column_1"
+    assert table.frame.shape == (289, 128)
+    assert table.frame.columns.tolist() == [first, *(str(j) for j in range(127))]
+    assert table.frame[first].tolist() == ids.tolist()
+    np.testing.assert_array_equal(table.frame.iloc[:, 1:].to_numpy(), counts.to_numpy())
+    assert "header on line 1" in table.report[0] and table.warnings == ()
+
+
+def test_header_choice_overrides_the_detection():
+    counts = _otu_counts(20, 12)
+    text = counts.to_csv(index=False)
+    as_data = _read(text, header="none")
+    assert as_data.frame.shape == (21, 12)
+    assert as_data.frame.iloc[0].tolist() == list(range(12))
+    assert "no header row" in as_data.report[0]
+    assert "Header row as chosen: no header row." in as_data.report
+    named = _read(counts.to_csv(index=False, header=False), header="first_row")
+    assert named.frame.shape == (19, 12) and "header on line 1" in named.report[0]
+    assert "Header row as chosen: first row is the header." in named.report
+    assert _read("1,2\n3,4\n", header="first_row").frame.columns.tolist() == ["1", "2"]
+    assert _read("a,b\n1,2\n", header="none").frame.shape == (2, 2)
+
+
+def test_header_choices_refuse_what_they_cannot_read():
+    with pytest.raises(ParameterError, match="Unknown header choice 'yes'"):
+        _read("a,b\n1,2\n", header="yes")
+    with pytest.raises(TableFormatError, match="has a header row \\(line 1\\) but no data rows"):
+        _read("1,2\n", header="first_row")
+    with pytest.raises(TableFormatError, match="Line 2 of 'r.txt' has 3 fields but line 1 has 2"):
+        _read('"a" "b"\n"r1" 1.5 2\n"r2" 3 4\n', "r.txt", header="none")
+    assert set(HEADER_CHOICES) == {"auto", "first_row", "none"}
+
+
+@pytest.mark.parametrize(
+    ("content", "header", "doubt", "switch"),
+    [
+        ("a,2\n1,2\n3,4\n", False, "also text above numeric columns ('a')", "First row is the header"),
+        ("0\n0.5\n1.25\n", True, "because the rows below hold non-integers", "No header row"),
+        ("1,2,3\n4,6,5\n9,8,7\n", False, "100% of the rows below are also distinct whole numbers", "First row is"),
+        ("400.5,401.5,402.5\n0.3,0.1,0.2\n0.5,0.2,0.7\n", False, "increases steadily", "First row is the header"),
+        ("5,9,2,7\n3,3,1,1\n2,0,2,4\n", False, "may be a numbered header", "First row is the header"),
+        ("10,11,12\n5,7,7\n8,8,1\n", True, "because its numbers run from 10 to 12", "No header row"),
+    ],
+)
+def test_doubtful_headers_warn_and_name_the_switch(content, header, doubt, switch):
+    table = _read(content)
+    assert ("header on line 1" in table.report[0]) is header
+    assert len(table.warnings) == 1
+    assert doubt in table.warnings[0] and f"choose the header option '{switch}" in table.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["a,b\n1,2\n", "1,2\n3,4\n", "1,1,0\n0,0,0\n", "name,kind\nx,y\n", "0.5,0.25\n1.5,2.5\n"],
+)
+def test_clear_headers_do_not_warn(content):
+    assert _read(content).warnings == ()
+
+
+_NUMBERED = st.integers(2, 8).flatmap(lambda width: st.tuples(st.just(width), st.integers(0, 1)))
+
+
+@PROPERTY
+@given(shape=_NUMBERED, n_rows=st.integers(2, 12), data=st.data())
+def test_pandas_numbered_header_over_floats_round_trips(shape, n_rows, data):
+    width, start = shape
+    values = data.draw(
+        arrays(np.float64, (n_rows, width), elements=st.floats(-1e6, 1e6, allow_nan=False).filter(lambda v: v % 1))
+    )
+    names = [str(j) for j in range(start, start + width)]
+    written = pd.DataFrame(values, columns=names)
+    table = _read(written.to_csv(index=False))
+    pd.testing.assert_frame_equal(table.frame, written, check_exact=True)
+    assert "header on line 1" in table.report[0]
 
 
 def test_header_line_after_blank_lines():

@@ -48,14 +48,23 @@ def upload_formats() -> pd.DataFrame:
         Columns ``Format``, ``Files``, ``Notes``.
     """
     rows = [
-        ("Table", ".csv .tsv .txt", "Delimiter, decimal comma and header detected; text columns kept."),
-        ("EDF / EDF+", ".edf", "Annotations become events."),
+        (
+            "Table",
+            ".csv .tsv .txt",
+            "Delimiter and decimal comma detected; header detected (numbered headers too) or chosen; text columns kept.",
+        ),
+        ("EDF / EDF+", ".edf", "Annotations become events; labels padded with dots (EEGMMIDB) are standardised."),
         ("BDF", ".bdf", "Events from annotations or the Status trigger channel."),
         ("GDF", ".gdf", "GDF 1.x and 2.x."),
         ("FIF", ".fif .fif.gz", "MNE's own format."),
         ("BrainVision", ".vhdr + .vmrk + .eeg", "Upload the three files together, under the names the .vhdr gives."),
         ("EEGLAB", ".set (+ .fdt)", "Upload the .set with the .fdt it names."),
         ("EEG as CSV", ".csv .tsv .txt", "Channels in columns, samples in rows; give the sampling rate and unit."),
-        ("Covariance matrices", ".npy .npz .csv .mat", "A stack (n, p, p); no pickled objects are read."),
+        (
+            "Covariance matrices",
+            ".npy .npz .csv .mat",
+            "A stack (n, p, p), or raw trials (trials, channels, samples) to estimate covariances from (OAS by "
+            "default); no pickled objects are read.",
+        ),
     ]
     return pd.DataFrame(rows, columns=["Format", "Files", "Notes"])

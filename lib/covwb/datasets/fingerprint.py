@@ -19,8 +19,8 @@ def fingerprint(obj: Any) -> str:
     Parameters
     ----------
     obj : ndarray, DataFrame, mne.io.BaseRaw, dataset dataclass, str, bytes, or a tuple/list of those
-        What to hash. A dataset is hashed through its data (``frame``, ``raw``, ``matrices``)
-        and its name and source.
+        What to hash. A dataset is hashed through its data (``frame``, ``raw``, ``matrices``,
+        ``trials``), its labels, name and source.
 
     Returns
     -------
@@ -57,7 +57,7 @@ def _update(h: hashlib._Hash, obj: Any) -> None:
         annotations = obj.annotations
         _update(h, (np.asarray(annotations.onset), list(annotations.description)))
     elif hasattr(obj, "__dataclass_fields__"):
-        for name in ("name", "source", "frame", "raw", "matrices", "labels"):
+        for name in ("name", "source", "frame", "raw", "matrices", "trials", "labels"):
             value = getattr(obj, name, None)
             if value is not None:
                 _update(h, (name, value))

@@ -34,6 +34,9 @@ class TableDataset:
     builtin : bool
         True for the workbench's own public data, never for uploads: results derived from it
         alone may be shared by all sessions.
+    warnings : tuple of str
+        Sentences on what reading may have got wrong (a guessed header, an assumed layout),
+        each naming the doubt and the option that settles it; pages show them with ``st.warning``.
     """
 
     name: str
@@ -44,6 +47,7 @@ class TableDataset:
     report: tuple[str, ...] = ()
     roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     builtin: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class EEGDataset:
     builtin : bool
         True for the workbench's own public data, never for uploads: results derived from it
         alone may be shared by all sessions.
+    warnings : tuple of str
+        Sentences on what reading may have got wrong (a guessed header, an assumed layout),
+        each naming the doubt and the option that settles it; pages show them with ``st.warning``.
     """
 
     name: str
@@ -76,6 +83,7 @@ class EEGDataset:
     description: str = ""
     report: tuple[str, ...] = ()
     builtin: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,9 @@ class SPDStack:
     builtin : bool
         True for the workbench's own public data, never for uploads: results derived from it
         alone may be shared by all sessions.
+    warnings : tuple of str
+        Sentences on what reading may have got wrong (a guessed header, an assumed layout),
+        each naming the doubt and the option that settles it; pages show them with ``st.warning``.
     """
 
     name: str
@@ -111,3 +122,42 @@ class SPDStack:
     description: str = ""
     report: tuple[str, ...] = ()
     builtin: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrialStack:
+    """Raw multichannel trials uploaded where covariance matrices were expected.
+
+    Parameters
+    ----------
+    name : str
+        Short display name.
+    trials : ndarray, shape (n_trials, n_channels, n_samples)
+        The signals, float64, in the unit of the source; turn them into an
+        :class:`SPDStack` with :func:`covwb.io.trial_covariances`.
+    labels : ndarray of str, shape (n_trials,), or None
+        One class label per trial, when the source has them.
+    source : str
+        Where it comes from (``"upload: mamem_U001.mat"``).
+    licence : str
+        Licence of the data, for built-in trials.
+    description : str
+        One paragraph for the page.
+    report : tuple of str
+        Human sentences on what reading found, assumed or changed (the axis order among them).
+    builtin : bool
+        True for the workbench's own public data, never for uploads.
+    warnings : tuple of str
+        Sentences on what reading may have got wrong, each naming what settles it.
+    """
+
+    name: str
+    trials: np.ndarray
+    labels: np.ndarray | None
+    source: str
+    licence: str = ""
+    description: str = ""
+    report: tuple[str, ...] = ()
+    builtin: bool = False
+    warnings: tuple[str, ...] = ()

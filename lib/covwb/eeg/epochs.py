@@ -18,6 +18,59 @@ _FLAT_RELATIVE = 1e-7
 
 
 @dataclass(frozen=True)
+class EpochSettings:
+    """How epochs are cut: the classes, window, band and channels, in one frozen (hashable) value.
+
+    It is at once the arguments of :func:`extract_epochs` (``**settings.as_kwargs()``) or
+    :func:`covwb.eeg.sessions.session_epochs`, a cache key and, through :meth:`as_dict`, the
+    exported settings.
+
+    Parameters
+    ----------
+    classes : tuple of str
+        Event labels to keep (at least two when epoching).
+    tmin, tmax : float
+        Window around each event, in seconds, both ends included.
+    band : tuple of (float, float) or None, default (8.0, 35.0)
+        Band-pass edges in Hz; ``None`` for no filter.
+    channels : tuple of str or None, default None
+        Channel names; ``None`` for the EEG channels not marked bad.
+
+    Examples
+    --------
+    >>> settings = EpochSettings(classes=("left_hand", "right_hand"), tmin=0.5, tmax=2.5)
+    >>> settings.as_kwargs()["picks"] is None, settings.as_dict()["band_hz"]
+    (True, [8.0, 35.0])
+    """
+
+    classes: tuple[str, ...]
+    tmin: float
+    tmax: float
+    band: tuple[float, float] | None = (8.0, 35.0)
+    channels: tuple[str, ...] | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`extract_epochs` and ``session_epochs`` (``events`` aside)."""
+        return {
+            "classes": list(self.classes),
+            "tmin": self.tmin,
+            "tmax": self.tmax,
+            "band": self.band,
+            "picks": None if self.channels is None else list(self.channels),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready settings: ``classes``, ``tmin_s``, ``tmax_s``, ``band_hz``, ``channels``."""
+        return {
+            "classes": list(self.classes),
+            "tmin_s": self.tmin,
+            "tmax_s": self.tmax,
+            "band_hz": None if self.band is None else list(self.band),
+            "channels": None if self.channels is None else list(self.channels),
+        }
+
+
+@dataclass(frozen=True)
 class EpochData:
     """Epochs of a recording, ready for covariance estimation.
 
@@ -35,6 +88,9 @@ class EpochData:
         Time of each sample relative to the event, in seconds (``tmin`` to ``tmax`` inclusive).
     settings : dict
         What was done: classes, window, band, filter, channels, event origin, trial counts, drops.
+    warnings : tuple of str
+        Sentences on epochs that may mislead, each saying what to do: a window that runs past
+        the next event (the epoch then holds the start of what follows).
     """
 
     X: np.ndarray
@@ -43,6 +99,7 @@ class EpochData:
     sfreq: float
     times: np.ndarray
     settings: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 def _check_classes(classes: Sequence[str]) -> list[str]:
@@ -178,6 +235,27 @@ def _check_not_flat(X: np.ndarray, names: list[str]) -> None:
         )
 
 
+def _past_next_event(
+    all_events: np.ndarray, kept: np.ndarray, labels: np.ndarray, sfreq: float, tmin: float, tmax: float
+) -> str | None:
+    """A warning when the window of some kept epochs ends after the onset of the next event of any label."""
+    onsets = np.unique(all_events[:, 0])
+    following = np.searchsorted(onsets, kept[:, 0], side="right")
+    has_next = following < onsets.size
+    gap = np.where(has_next, onsets[np.minimum(following, onsets.size - 1)] - kept[:, 0], np.iinfo(np.int64).max)
+    over = has_next & (int(round(tmax * sfreq)) > gap)
+    if not over.any():
+        return None
+    classes, counts = np.unique(labels[over], return_counts=True)
+    per_class = ", ".join(f"'{c}' x{n}" for c, n in zip(classes, counts))
+    shortest = float(gap[over].min()) / sfreq
+    return (
+        f"The window {tmin:g} to {tmax:g} s runs past the next event in {int(over.sum())} of {len(kept)} epochs "
+        f"({per_class}; the shortest gap to the next event is {shortest:.2f} s), so those epochs hold the start "
+        f"of what follows; end the window before {shortest:.2f} s, or leave those classes out."
+    )
+
+
 def extract_epochs(
     raw: Any,
     *,
@@ -213,7 +291,8 @@ def extract_epochs(
     Returns
     -------
     EpochData
-        ``X`` float64 of shape (n_trials, n_channels, n_times) in µV, labels ``y`` of shape (n_trials,).
+        ``X`` float64 of shape (n_trials, n_channels, n_times) in µV, labels ``y`` of shape (n_trials,);
+        ``warnings`` says when the window runs past the next event (of any label) for some epochs.
 
     Raises
     ------
@@ -275,6 +354,7 @@ def extract_epochs(
         "n_trials": counts,
         "dropped": {label: available[label] - counts[label] for label in chosen},
     }
+    overlap = _past_next_event(trial_events.events, epochs.events, y, sfreq, tmin, tmax)
     return EpochData(
         X=X,
         y=y,
@@ -282,6 +362,7 @@ def extract_epochs(
         sfreq=sfreq,
         times=np.asarray(epochs.times, dtype=np.float64),
         settings=settings,
+        warnings=(overlap,) if overlap else (),
     )
 
 

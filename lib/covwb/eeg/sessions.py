@@ -56,6 +56,9 @@ class SessionEpochs:
         Sampling rate in Hz.
     settings : dict
         What :func:`covwb.eeg.epochs.extract_epochs` did, per session counts included.
+    warnings : tuple of str
+        The warnings of :func:`covwb.eeg.epochs.extract_epochs` for each session (named when
+        there are several).
     """
 
     X: np.ndarray
@@ -64,6 +67,7 @@ class SessionEpochs:
     ch_names: tuple[str, ...]
     sfreq: float
     settings: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 def combine_recordings(raws: Sequence[Any], sessions: Sequence[str], names: Sequence[str]) -> Recording:
@@ -185,6 +189,10 @@ def session_epochs(
         shown = ", ".join(chosen)
         raise ParameterError(f"no trial of the classes {shown} was found; choose classes the recording has.")
     first = parts[0][1]
+    several = len(parts) > 1
+    warnings = tuple(
+        (f"Session '{session}': {warning}" if several else warning) for session, ep in parts for warning in ep.warnings
+    )
     return SessionEpochs(
         X=np.concatenate([ep.X for _, ep in parts]),
         y=np.concatenate([ep.y for _, ep in parts]),
@@ -195,4 +203,5 @@ def session_epochs(
             **{k: v for k, v in first.settings.items() if k not in ("n_trials", "dropped")},
             "sessions": {s: {"n_trials": v["n_trials"], "dropped": v["dropped"]} for s, v in settings.items()},
         },
+        warnings=warnings,
     )

@@ -34,8 +34,9 @@ import numpy as np
 
 from covwb.datasets.types import EEGDataset
 from covwb.errors import EEGFormatError, WorkbenchError
+from covwb.io.channels import set_standard_positions, standardise_dotted_names
 from covwb.io.isolated import run_isolated, stopped_reason
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 
 SUPPORTED_EEG_SUFFIXES: tuple[str, ...] = (
     ".edf",
@@ -67,7 +68,6 @@ _UPLOAD_TOGETHER: dict[str, str] = {
 }
 _MAX_VALUES = 400_000_000
 """Largest recording read, in samples times channels (3.2 GB as float64)."""
-_MAX_NAME_CHARS = 150
 _IGNORED_WARNINGS = ("naming conventions",)
 _UNITS_ASSUMED: dict[str, str] = {
     "EDF": "samples were scaled to volts from the physical units and ranges in the EDF header",
@@ -97,28 +97,6 @@ def eeg_suffix(name: str) -> str:
         return ".fif.gz"
     stem, dot, ext = base.rpartition(".")
     return f".{ext}" if dot and stem else ""
-
-
-def safe_basename(name: str) -> str:
-    """Reduce an uploaded file name to a basename that is safe to create in a private folder.
-
-    Parameters
-    ----------
-    name : str
-        Untrusted name as sent by the browser, possibly with folders (``'../../x.edf'``).
-
-    Returns
-    -------
-    str
-        The last path component without control characters and leading dots or
-        spaces, at most 150 characters (its end, which holds the extension, is
-        kept), or ``'upload'`` when nothing is left.
-    """
-    base = re.split(r"[\\/]", name)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(". ")
-    if len(base) > _MAX_NAME_CHARS:
-        base = base[-_MAX_NAME_CHARS:].lstrip(". ")
-    return base or "upload"
 
 
 def _stem(name: str) -> str:
@@ -578,7 +556,9 @@ def read_eeg(files: Sequence[UploadedBytes]) -> EEGDataset:
     EEGDataset
         ``raw`` is a preloaded ``mne.io.BaseRaw`` in volts, shape (n_channels, n_times);
         ``report`` says channel counts and types, sampling rate (Hz), duration (s),
-        annotations and what was assumed.
+        annotations and what was assumed or changed: labels padded with dots (``'Fc5.'``,
+        ``'C3..'``, as PhysioNet EEGMMIDB writes them) are standardised as
+        :func:`mne.datasets.eegbci.standardize` does and given standard 10-20 positions.
 
     Raises
     ------
@@ -590,13 +570,26 @@ def read_eeg(files: Sequence[UploadedBytes]) -> EEGDataset:
     raw, mne_warnings = _read_staged(plan)
     shown = plan.order[0]
     _check_samples(raw, shown)
+    names = _standard_names(raw)
     return EEGDataset(
         name=_stem(shown),
         raw=raw,
         source="upload: " + " + ".join(plan.order),
         description=f"{plan.fmt} recording uploaded as {' + '.join(plan.order)}.",
-        report=_report(raw, plan, mne_warnings),
+        report=_report(raw, plan, mne_warnings) + names,
     )
+
+
+def _standard_names(raw: Any) -> tuple[str, ...]:
+    """Standardise labels padded with dots (EEGMMIDB) and give them template positions; report sentences."""
+    renamed = standardise_dotted_names(raw)
+    if renamed is None:
+        return ()
+    montage = raw.get_montage()
+    positions = montage.get_positions()["ch_pos"] if montage is not None else {}
+    if any(np.isfinite(xyz).all() and np.any(xyz != 0) for xyz in positions.values()):
+        return (renamed,)
+    return renamed, set_standard_positions(raw)
 
 
 def _references_or_none(upload: UploadedBytes) -> dict[str, str]:

@@ -4,7 +4,7 @@ The table is read with :func:`covwb.io.tables.parse_table`; a column named like 
 stamp (``time``, ``t``, ``timestamp``, ``Time (s)``...) is dropped, every other column
 must be a complete numeric channel. Values are converted from the chosen unit to
 volts and wrapped in a preloaded ``mne.io.RawArray``; the standard 10-20 montage is
-set when channel names match it.
+set when channel names match it (see :mod:`covwb.io.channels`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 
 from covwb.datasets.types import EEGDataset
 from covwb.errors import EEGFormatError, ParameterError, TableFormatError
+from covwb.io.channels import set_standard_positions, standardise_dotted_names
 from covwb.io.tables import parse_table
 from covwb.io.uploads import UploadedBytes
 
@@ -30,14 +31,12 @@ _TIME_NAME = re.compile(
     re.IGNORECASE,
 )
 """Names of a time column; written so that each run of spaces has one way to match (linear time)."""
-_MONTAGE = "colin27_1020"
-"""MNE's name for the standard 10-20 montage ('standard_1020' is deprecated since MNE 1.13)."""
 _MAX_LISTED = 5
 _TYPICAL_VOLTS = (1e-8, 1e-2)
 """Median absolute values outside this range (in volts) are unusual for scalp EEG."""
 
 
-def read_eeg_csv(upload: UploadedBytes, *, sfreq: float, unit: str = "uV") -> EEGDataset:
+def read_eeg_csv(upload: UploadedBytes, *, sfreq: float, unit: str = "uV", header: str = "auto") -> EEGDataset:
     """Read an EEG table (channels in columns, samples in rows) as a continuous recording.
 
     Parameters
@@ -48,12 +47,16 @@ def read_eeg_csv(upload: UploadedBytes, *, sfreq: float, unit: str = "uV") -> EE
         Sampling frequency in Hz (> 0, finite); rows are taken as evenly spaced samples.
     unit : {"V", "mV", "uV", "nV"}, default "uV"
         Unit of the values in the file; they are converted to volts.
+    header : {"auto", "first_row", "none"}, default "auto"
+        Whether the first row names the channels; see :func:`covwb.io.tables.read_table`.
 
     Returns
     -------
     EEGDataset
         ``raw`` is a preloaded ``mne.io.RawArray`` of shape (n_channels, n_samples) in volts,
-        with channel type ``eeg`` and, when names match, the standard 10-20 positions.
+        with channel type ``eeg`` and, when names match, the standard 10-20 positions (labels
+        padded with dots, as EEGMMIDB writes them, are standardised first); ``warnings`` holds
+        doubts about the header and an implausible amplitude for the unit.
 
     Raises
     ------
@@ -67,7 +70,7 @@ def read_eeg_csv(upload: UploadedBytes, *, sfreq: float, unit: str = "uV") -> EE
     if unit not in UNIT_TO_VOLTS:
         raise ParameterError(f"Unit '{unit}' is not accepted; choose one of {', '.join(UNIT_TO_VOLTS)}.")
     try:
-        parsed = parse_table(upload)
+        parsed = parse_table(upload, header=header)
     except TableFormatError as error:
         raise EEGFormatError(str(error)) from error
     table = parsed.dataset
@@ -85,16 +88,15 @@ def read_eeg_csv(upload: UploadedBytes, *, sfreq: float, unit: str = "uV") -> EE
     if frame.shape[0] < 2:
         raise EEGFormatError(f"'{shown}' has {frame.shape[0]} sample; an EEG table needs at least 2 rows of samples.")
     volts = frame[channels].to_numpy(dtype=np.float64) * UNIT_TO_VOLTS[unit]
-    raw, montage_note = _raw_array(volts, channels, rate)
+    raw, montage_notes = _raw_array(volts, channels, rate)
     report.append(
         f"{len(channels)} EEG channel{'s' * (len(channels) > 1)} x {volts.shape[0]} samples at {rate:g} Hz "
         f"({volts.shape[0] / rate:.6g} s); values in {unit} were converted to volts."
     )
-    report.append(montage_note)
+    report.extend(montage_notes)
     amplitude = _amplitude_note(volts, unit)
-    if amplitude:
-        report.append(amplitude)
-    return EEGDataset(name=shown, raw=raw, source=f"upload: {shown}", report=tuple(report))
+    warnings = table.warnings + ((amplitude,) if amplitude else ())
+    return EEGDataset(name=shown, raw=raw, source=f"upload: {shown}", report=tuple(report), warnings=warnings)
 
 
 def _checked_sfreq(sfreq: Any) -> float:
@@ -135,21 +137,14 @@ def _check_channels(frame: pd.DataFrame, channels: list[str], lines: np.ndarray,
             )
 
 
-def _raw_array(volts: np.ndarray, channels: list[str], sfreq: float) -> tuple[Any, str]:
-    """A RawArray of shape (n_channels, n_samples) and a sentence on the montage."""
+def _raw_array(volts: np.ndarray, channels: list[str], sfreq: float) -> tuple[Any, list[str]]:
+    """A RawArray of shape (n_channels, n_samples) and sentences on its channel names and positions."""
     import mne
 
     info = mne.create_info(list(channels), sfreq, "eeg", verbose=False)
     raw = mne.io.RawArray(volts.T, info, verbose=False)
-    known = {name.lower() for name in mne.channels.make_standard_montage(_MONTAGE).ch_names}
-    matched = [c for c in channels if c.lower() in known]
-    if not matched:
-        return raw, "No channel name is in the standard 10-20 montage, so channels have no positions."
-    try:
-        raw.set_montage(_MONTAGE, match_case=False, on_missing="ignore", verbose=False)
-    except ValueError as error:
-        return raw, f"Channel positions were not set ({error})."
-    return raw, (f"Positions from the standard 10-20 montage were set for {len(matched)} of {len(channels)} channels.")
+    renamed = standardise_dotted_names(raw)
+    return raw, [*([renamed] if renamed else []), set_standard_positions(raw)]
 
 
 def _amplitude_note(volts: np.ndarray, unit: str) -> str:

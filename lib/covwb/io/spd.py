@@ -1,5 +1,12 @@
 """Read an uploaded stack of SPD matrices (covariances) from .npy, .npz, .csv or .mat.
 
+A 3-D array that is not a stack of square matrices is read as raw trials (trials x
+channels x samples, or MATLAB's channels x samples x trials) and returned as a
+:class:`~covwb.datasets.types.TrialStack` by :func:`read_spd_or_trials`;
+:func:`trial_covariances` turns it into covariances with one of the estimators of
+:mod:`covwb.covariance.estimators` (OAS by default: well defined whatever the number of
+samples per channel, where the sample covariance of many channels is singular or nearly so).
+
 Nothing here unpickles: ``.npy`` headers are checked before loading (object arrays are
 refused, sizes are checked against the bytes present) and arrays load with
 ``allow_pickle=False``; ``.npz`` members are read through :mod:`zipfile` with a cap on their
@@ -19,23 +26,27 @@ import subprocess
 import zipfile
 import zlib
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 import numpy as np
-import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from covwb.covariance.estimators import ESTIMATORS, covariances
 from covwb.covariance.geometry import check_spd_stack
-from covwb.datasets.types import SPDStack
+from covwb.datasets.types import SPDStack, TrialStack
 from covwb.errors import SPDInputError, TableFormatError
 from covwb.io.isolated import run_isolated, stopped_reason
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 
 MAX_ARRAY_BYTES = 512 * 1024 * 1024
 SPD_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv", ".mat")
 """File extensions :func:`read_spd_stack` reads (for an uploader's ``type=``)."""
 
-_MATRIX_NAMES = ("covs", "covariances", "cov", "c", "x")
+DEFAULT_TRIAL_ESTIMATOR = "oas"
+"""Estimator :func:`trial_covariances` uses unless told otherwise (a key of ``ESTIMATORS``)."""
+ILL_CONDITIONED = 1e10
+"""Condition number above which covariances estimated from trials carry a warning."""
+
+_MATRIX_NAMES = ("covs", "covariances", "cov", "c", "x", "trials", "epochs", "data")
 _LABEL_NAMES = ("y", "labels", "label", "class", "classes")
 _MAX_SCALE = 1e50
 """Largest magnitude of a matrix's entries (and inverse of the smallest) that the reader accepts."""
@@ -62,12 +73,7 @@ class _Raw:
     report: list[str]
     origin: str
     matlab_order: bool = False
-
-
-def _basename(name: str) -> str:
-    """Reduce an untrusted upload name to a printable basename, for messages only."""
-    base = PurePosixPath(name.replace("\\", "/")).name
-    return "".join(ch for ch in base if ch.isprintable()).strip() or "upload"
+    warnings: tuple[str, ...] = ()
 
 
 def _pick(names: list[str], wanted: tuple[str, ...], exclude: tuple[str, ...] = ()) -> str | None:
@@ -158,7 +164,7 @@ def _read_npz(upload: UploadedBytes, base: str) -> _Raw:
                 found = ", ".join(repr(n) for n in names) or "no arrays"
                 raise SPDInputError(
                     f"File '{base}' has {found}; store the matrices under the name 'covs' "
-                    "(and optional labels under 'y')."
+                    "(or raw trials under 'trials', and optional labels under 'y')."
                 )
             matrices = _check_real(_npz_member(archive, matrix_name, base), f"Array '{matrix_name}' in '{base}'")
             labels = None if label_name is None else _npz_member(archive, label_name, base)
@@ -184,33 +190,16 @@ def _read_npz(upload: UploadedBytes, base: str) -> _Raw:
     return _Raw(matrices, labels, report, f"Array '{matrix_name}' in '{base}'")
 
 
-def _drop_counting_header(frame: pd.DataFrame, lines: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Read a first row ``0, 1, ..., k-1`` (or ``1..k``) under default names as column names.
-
-    That is the header numpy and pandas write for unnamed columns; as data it would be a
-    non-symmetric matrix.
-    """
-    default = [f"column_{j + 1}" for j in range(frame.shape[1])]
-    if list(frame.columns) != default or frame.shape[0] < 2:
-        return frame, lines, []
-    first = frame.iloc[0].to_numpy()
-    if not any(np.array_equal(first, np.arange(start, start + frame.shape[1])) for start in (0, 1)):
-        return frame, lines, []
-    names = [str(int(v)) for v in first]
-    body = frame.iloc[1:].reset_index(drop=True).set_axis(names, axis=1)
-    return body, lines[1:], [f"Line {lines[0]} ({', '.join(names[:3])}, ...) read as column names."]
-
-
-def _read_csv(upload: UploadedBytes, base: str) -> _Raw:
+def _read_csv(upload: UploadedBytes, base: str, header: str = "auto") -> _Raw:
     """Read a .csv file: one flattened p x p matrix per row, optional label column."""
     from covwb.io.tables import parse_table
 
     try:
-        parsed = parse_table(upload)
+        parsed = parse_table(upload, header=header)
     except TableFormatError as exc:
         raise SPDInputError(str(exc)) from exc
-    frame, lines, report = _drop_counting_header(parsed.dataset.frame, parsed.lines)
-    report.insert(0, parsed.dataset.report[0])
+    frame, lines = parsed.dataset.frame, parsed.lines
+    report = list(parsed.dataset.report)
     label_cols = [c for c in frame.columns if str(c).lower() in _LABEL_NAMES][:1]
     labels = None
     if label_cols:
@@ -243,7 +232,7 @@ def _read_csv(upload: UploadedBytes, base: str) -> _Raw:
             "number p*p; each row must hold one p x p matrix flattened row by row."
         )
     report.insert(0, f"Each row read as a {p} x {p} matrix flattened row by row.")
-    return _Raw(values.reshape(-1, p, p), labels, report, f"The table in '{base}'")
+    return _Raw(values.reshape(-1, p, p), labels, report, f"The table in '{base}'", warnings=parsed.dataset.warnings)
 
 
 _MAT_READER = r"""
@@ -335,7 +324,7 @@ def _read_mat(upload: UploadedBytes, base: str) -> _Raw:
         found = ", ".join(f"'{n}' {s}" for n, s in shapes.items()) or "no numeric variables"
         raise SPDInputError(
             f"File '{base}' has {found}; store the matrices as a 3-D variable named 'covs' "
-            "(p x p x n) and optional labels as 'y'."
+            "(p x p x n) or raw trials as 'trials', and optional labels as 'y'."
         )
     origin = f"Variable '{matrix_name}' in '{base}'"
     for name in (matrix_name, label_name):
@@ -377,8 +366,9 @@ def _orient(raw: _Raw) -> np.ndarray:
     trailing = arr.shape[0] == arr.shape[1]
     if not leading and not trailing:
         raise SPDInputError(
-            f"{raw.origin} has shape {arr.shape}, which is not a stack of square matrices; "
-            "if these are raw trials (trials x channels x samples), estimate covariances first."
+            f"{raw.origin} has shape {arr.shape}, which is not a stack of square matrices but looks like raw "
+            "trials (trials x channels x samples); read it with covwb.io.read_spd_or_trials and estimate "
+            "covariances with covwb.io.trial_covariances (the workbench's uploader offers this)."
         )
     matlab = np.moveaxis(arr, 2, 0)
     if leading and trailing:
@@ -435,7 +425,119 @@ def _labels(raw_labels: np.ndarray | None, n: int, base: str) -> np.ndarray | No
     return flat.astype(str)
 
 
-def read_spd_stack(upload: UploadedBytes) -> SPDStack:
+def _read_raw(upload: UploadedBytes, header: str) -> tuple[str, _Raw]:
+    """The upload's shown name and what its format reader found."""
+    base = safe_basename(upload.name)
+    if upload.suffix == ".csv":
+        return base, _read_csv(upload, base, header)
+    readers = {".npy": _read_npy, ".npz": _read_npz, ".mat": _read_mat}
+    reader = readers.get(upload.suffix)
+    if reader is None:
+        raise SPDInputError(f"File '{base}' has an unsupported extension; upload one of {', '.join(SPD_SUFFIXES)}.")
+    return base, reader(upload, base)
+
+
+def _are_trials(arr: np.ndarray) -> bool:
+    """Whether a non-empty array is 3-D without a pair of equal axes that could hold square matrices."""
+    return arr.ndim == 3 and arr.size > 0 and arr.shape[1] != arr.shape[2] and arr.shape[0] != arr.shape[1]
+
+
+def _spd_stack(raw: _Raw, base: str) -> SPDStack:
+    """Orient, validate and describe the matrices a format reader found."""
+    stack = _orient(raw)
+    labels = _labels(raw.labels, stack.shape[0], base)
+    _check_scale(stack, base)
+    matrices = check_spd_stack(stack, name=f"matrices in '{base}'", min_matrices=1)
+    n, p, _ = matrices.shape
+    report = (f"Read {n} matrices of size {p} x {p}.", *raw.report)
+    if labels is not None:
+        report += (f"{np.unique(labels).size} distinct labels.",)
+    return SPDStack(
+        name=base, matrices=matrices, labels=labels, source=f"upload: {base}", report=report, warnings=raw.warnings
+    )
+
+
+def _trial_stack(raw: _Raw, base: str) -> TrialStack:
+    """Read a 3-D array of raw trials as (trials, channels, samples), choosing between two axis orders.
+
+    NumPy and MNE write trials x channels x samples; MATLAB (EEGLAB's ``EEG.data``) writes
+    channels x samples x trials. The order that gives at least as many samples as channels
+    is taken, the NumPy order when both or neither do.
+    """
+    arr = raw.array
+    matlab = np.moveaxis(arr, 2, 0)
+    use_matlab = arr.shape[1] > arr.shape[2] and matlab.shape[1] <= matlab.shape[2]
+    trials = np.ascontiguousarray(matlab if use_matlab else arr, dtype=np.float64)
+    n, n_channels, n_samples = trials.shape
+    order = "channels x samples x trials (MATLAB order)" if use_matlab else "trials x channels x samples"
+    report = [
+        f"Read {n} raw trials of {n_channels} channels x {n_samples} samples, not covariance matrices.",
+        *raw.report,
+        f"Shape {arr.shape} read as {order}: the other order would give fewer samples than channels."
+        if use_matlab or n_channels <= n_samples < arr.shape[1]
+        else f"Shape {arr.shape} read as {order}.",
+    ]
+    if n_samples < 2:
+        raise SPDInputError(
+            f"{raw.origin} has shape {arr.shape}: read as {n} trials of {n_channels} channels x {n_samples} "
+            "sample, which cannot give a covariance; save raw trials as (trials, channels, samples)."
+        )
+    labels = _labels(raw.labels, n, base)
+    if labels is not None:
+        report.append(f"{np.unique(labels).size} distinct labels.")
+    return TrialStack(
+        name=base,
+        trials=trials,
+        labels=labels,
+        source=f"upload: {base}",
+        report=tuple(report),
+        warnings=raw.warnings,
+    )
+
+
+def read_spd_or_trials(upload: UploadedBytes, *, header: str = "auto") -> SPDStack | TrialStack:
+    """Read an uploaded stack of SPD matrices, or of raw trials to estimate covariances from.
+
+    Parameters
+    ----------
+    upload : UploadedBytes
+        As for :func:`read_spd_stack`; a 3-D array whose axes cannot hold square matrices
+        (``.npy``, ``.npz`` or ``.mat``) is read as raw trials.
+    header : {"auto", "first_row", "none"}, default "auto"
+        How the first row of a ``.csv`` is read (see :func:`covwb.io.tables.read_table`);
+        ignored for other formats.
+
+    Returns
+    -------
+    SPDStack or TrialStack
+        Validated SPD matrices (n, p, p), or trials (n_trials, n_channels, n_samples) float64
+        with their labels; pass the latter to :func:`trial_covariances`.
+
+    Raises
+    ------
+    SPDInputError
+        As :func:`read_spd_stack`, except for arrays of raw trials.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from covwb.io import UploadedBytes, read_spd_or_trials, trial_covariances
+    >>> buffer = io.BytesIO()
+    >>> np.save(buffer, np.random.default_rng(0).standard_normal((45, 8, 250)))
+    >>> trials = read_spd_or_trials(UploadedBytes("trials.npy", buffer.getvalue()))
+    >>> type(trials).__name__, trials.trials.shape
+    ('TrialStack', (45, 8, 250))
+    >>> trial_covariances(trials).matrices.shape
+    (45, 8, 8)
+    """
+    base, raw = _read_raw(upload, header)
+    if _are_trials(raw.array):
+        return _trial_stack(raw, base)
+    return _spd_stack(raw, base)
+
+
+def read_spd_stack(upload: UploadedBytes, *, header: str = "auto") -> SPDStack:
     """Read and validate an uploaded stack of SPD matrices.
 
     Parameters
@@ -445,6 +547,9 @@ def read_spd_stack(upload: UploadedBytes) -> SPDStack:
         ``y``/``labels``), ``.csv`` (one flattened p x p matrix per row, optional
         ``label``/``labels``/``class``/``y`` column) or ``.mat`` (MATLAB v4-v7, a variable
         named like ``covs``/``C``/``X``, p x p x n or n x p x p, optional ``y``) file.
+    header : {"auto", "first_row", "none"}, default "auto"
+        How the first row of a ``.csv`` is read (see :func:`covwb.io.tables.read_table`);
+        ignored for other formats.
 
     Returns
     -------
@@ -454,22 +559,128 @@ def read_spd_stack(upload: UploadedBytes) -> SPDStack:
     Raises
     ------
     SPDInputError
-        Unknown extension, unreadable or pickled/object content, no values, wrong shapes,
-        label count mismatch, matrices that are not symmetric positive definite, or entries
-        of magnitude beyond 1e50 (or all below 1e-50) in a matrix.
+        Unknown extension, unreadable or pickled/object content, no values, wrong shapes
+        (raw trials among them: read those with :func:`read_spd_or_trials`), label count
+        mismatch, matrices that are not symmetric positive definite, or entries of
+        magnitude beyond 1e50 (or all below 1e-50) in a matrix.
     """
-    base = _basename(upload.name)
-    readers = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_csv, ".mat": _read_mat}
-    reader = readers.get(upload.suffix)
-    if reader is None:
-        raise SPDInputError(f"File '{base}' has an unsupported extension; upload one of {', '.join(SPD_SUFFIXES)}.")
-    raw = reader(upload, base)
-    stack = _orient(raw)
-    labels = _labels(raw.labels, stack.shape[0], base)
-    _check_scale(stack, base)
-    matrices = check_spd_stack(stack, name=f"matrices in '{base}'", min_matrices=1)
-    n, p, _ = matrices.shape
-    report = (f"Read {n} matrices of size {p} x {p}.", *raw.report)
-    if labels is not None:
-        report += (f"{np.unique(labels).size} distinct labels.",)
-    return SPDStack(name=base, matrices=matrices, labels=labels, source=f"upload: {base}", report=report)
+    base, raw = _read_raw(upload, header)
+    return _spd_stack(raw, base)
+
+
+def trial_covariances(trials: TrialStack, estimator: str = DEFAULT_TRIAL_ESTIMATOR, shrinkage: float = 0.1) -> SPDStack:
+    """Estimate one covariance matrix per raw trial, saying which estimator ran and why.
+
+    Parameters
+    ----------
+    trials : TrialStack
+        Trials of shape (n_trials, n_channels, n_samples) in a unit ``u``.
+    estimator : {"oas", "ledoit_wolf", "shrinkage", "sample"}, default "oas"
+        One of :data:`covwb.covariance.estimators.ESTIMATORS`. OAS, the default, is well
+        defined whatever the number of samples per channel; the sample covariance is
+        singular when trials have fewer samples than channels or rank-deficient data
+        (common average reference, ICA), and is then refused.
+    shrinkage : float, default 0.1
+        Intensity in [0, 1] of the ``"shrinkage"`` estimator; ignored by the others.
+
+    Returns
+    -------
+    SPDStack
+        Matrices (n_trials, n_channels, n_channels) float64 in ``u**2``, the trials' labels;
+        ``description`` and the last ``report`` sentence say which estimator ran and why;
+        ``warnings`` holds a sentence when a matrix's condition number exceeds 1e10.
+
+    Raises
+    ------
+    SPDInputError
+        When the sample covariance of a trial is singular, a matrix is not positive definite
+        (a trial of zeros), the values overflow, or the matrices would not fit in memory.
+    ParameterError
+        Unknown estimator, shrinkage outside [0, 1], or NaN/infinite samples.
+    """
+    n, n_channels, n_samples = trials.trials.shape
+    needed = n * n_channels * n_channels * 8
+    if needed > MAX_ARRAY_BYTES:
+        raise SPDInputError(
+            f"The covariances of {n} trials of {n_channels} channels in '{trials.name}' would take "
+            f"{needed / 2**20:.0f} MiB, more than the {MAX_ARRAY_BYTES // 2**20} MiB accepted; "
+            "upload fewer trials or channels."
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        covs = covariances(trials.trials, estimator, shrinkage)
+    if not np.isfinite(covs).all():
+        raise SPDInputError(
+            f"The covariances of the trials in '{trials.name}' overflow floating-point range; "
+            "rescale the trials (for example, change their unit)."
+        )
+    _check_scale(covs, trials.name)
+    eigenvalues = np.linalg.eigvalsh(covs)
+    condition = _condition_numbers(eigenvalues)
+    singular = np.flatnonzero(~np.isfinite(condition))
+    shape = f"{n_channels} channels x {n_samples} samples"
+    if estimator == "sample" and singular.size:
+        raise SPDInputError(
+            f"The sample covariance of {singular.size} of {n} trials in '{trials.name}' is singular "
+            f"(trial {singular[0] + 1} first; {shape} per trial"
+            f"{', fewer samples than channels' if n_samples <= n_channels else ', rank-deficient data'}); "
+            "choose a shrinkage estimator (OAS or Ledoit-Wolf), which is well defined here."
+        )
+    matrices = check_spd_stack(covs, name=f"covariances of the trials in '{trials.name}'", min_matrices=1)
+    why = _why(estimator, trials.trials, condition)
+    report = (
+        *trials.report,
+        f"Covariances of {n} trials x {shape} estimated with {ESTIMATORS[estimator]}"
+        + (f" (intensity {shrinkage:g})" if estimator == "shrinkage" else "")
+        + f", one per trial: {why}",
+    )
+    worst = float(condition.max())
+    warnings = trials.warnings
+    if worst > ILL_CONDITIONED:
+        warnings += (
+            f"The covariances are ill-conditioned (condition number up to {worst:.2g}, above "
+            f"{ILL_CONDITIONED:.0e}): distances and means then depend on their smallest eigenvalues, "
+            "which are noise; choose OAS or Ledoit-Wolf shrinkage.",
+        )
+    return SPDStack(
+        name=trials.name,
+        matrices=matrices,
+        labels=trials.labels,
+        source=f"{trials.source}, covariances by {ESTIMATORS[estimator]}",
+        licence=trials.licence,
+        description=f"Covariances estimated from raw trials with {ESTIMATORS[estimator]}: {why}",
+        report=report,
+        builtin=trials.builtin,
+        warnings=warnings,
+    )
+
+
+def _condition_numbers(eigenvalues: np.ndarray) -> np.ndarray:
+    """Largest over smallest eigenvalue of each matrix, ``inf`` where the smallest is not positive.
+
+    ``eigenvalues`` (n, p) in ascending order; positive means above ``p * eps`` times the largest.
+    """
+    top = eigenvalues[:, -1]
+    bottom = eigenvalues[:, 0]
+    positive = bottom > eigenvalues.shape[1] * np.finfo(np.float64).eps * np.abs(top)
+    with np.errstate(divide="ignore"):
+        return np.where(positive, top / np.where(positive, bottom, 1.0), np.inf)
+
+
+def _why(estimator: str, trials: np.ndarray, condition: np.ndarray) -> str:
+    """Why this estimator suits these trials, with the sample covariance's conditioning for comparison."""
+    if estimator == "sample":
+        return (
+            f"as chosen, unbiased and without shrinkage (condition numbers up to {float(condition.max()):.2g}; "
+            f"above {ILL_CONDITIONED:.0e} a shrinkage estimator is safer)."
+        )
+    sample = _condition_numbers(np.linalg.eigvalsh(covariances(trials, "sample")))
+    worst = float(sample.max())
+    sample_phrase = (
+        "be singular for some trials" if not np.isfinite(worst) else f"have condition numbers up to {worst:.2g}"
+    )
+    chosen = "the default for raw trials" if estimator == DEFAULT_TRIAL_ESTIMATOR else "as chosen"
+    return (
+        f"{chosen}; shrinkage towards a scaled identity is well defined whatever the number of samples "
+        f"per channel and keeps every matrix positive definite (condition numbers up to {float(condition.max()):.2g}), "
+        f"where the sample covariance would {sample_phrase}."
+    )

@@ -4,8 +4,16 @@ Reading is conservative and says what it did. The encoding is UTF-8 (with or
 without a byte-order mark), else Windows-1252, else Latin-1. The delimiter is
 sniffed among ``,`` ``;`` tab ``|`` and, failing those, runs of whitespace. The
 decimal mark is ``.`` or ``,`` (``,`` only when it is not the delimiter).
-Thousands separators are never guessed: ``1.234,5`` is not a number. The first
-row is a header when it holds no number while the rows below hold numbers.
+Thousands separators are never guessed: ``1.234,5`` is not a number.
+
+The header is chosen by the caller (``header="first_row"`` or ``"none"``) or detected
+(``"auto"``): a first row without numbers is a header when the rows below hold numbers
+or its names are distinct; a first row of distinct whole numbers (``0,1,2,...`` over a
+microbiome count table, with or without a sample-ID column) is a header when the rows
+below follow another pattern: a run of consecutive numbers, non-integers or mostly zeros
+below, an empty first cell over a column of row names, text over numeric columns. Every
+doubtful decision adds a sentence to ``warnings`` naming the doubt and the option that
+settles it.
 
 Every column becomes float64 when most of its cells are numbers (the other cells
 become missing and are reported with their line numbers), otherwise it is kept as
@@ -29,10 +37,17 @@ import pandas as pd
 
 from covwb.datasets.types import TableDataset
 from covwb.errors import ParameterError, TableFormatError
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 
 MISSING_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "?"})
 """Cell texts (compared in lower case, without surrounding spaces) read as missing values."""
+
+HEADER_CHOICES: dict[str, str] = {
+    "auto": "Automatic",
+    "first_row": "First row is the header",
+    "none": "No header row",
+}
+"""How the first row is read (the ``header`` argument of :func:`read_table`) and each choice's label."""
 
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt")
 """File extensions :func:`read_table` is meant for (for an uploader's ``type=``)."""
@@ -46,13 +61,22 @@ _SAMPLE_CHARS = 256 * 1024
 _CHUNK_CELLS = 1_000_000
 _MAX_LISTED = 5
 _MAX_COLUMN_SENTENCES = 10
-_MAX_SHOWN_NAME = 80
 _CONTROL_SHARE = 0.01
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Each digit run can be matched in one way only (no ``[0-9]+.?[0-9]*``), so that a long run of
 # digits followed by another character fails in linear, not quadratic, time.
 _DOT_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _COMMA_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_PATTERN_ROWS = 200
+"""Rows below the first one that the header rule compares it with."""
+_SPARSE_SHARE = 0.5
+"""Share of zeros in the rows below above which they read as sparse counts."""
+_LOOK_ALIKE_SHARE = 0.5
+"""Share of rows below that look like a numeric first row (distinct whole numbers) above which it is data."""
+_CONFIDENT_CELLS = 3
+"""Fewest whole numbers in a first row read as a header without a warning."""
+_MAX_PREVIEW_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,15 @@ class ParsedTable:
 
     dataset: TableDataset
     lines: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Header:
+    """Whether the first record is the header, a report sentence on why, and a doubt to warn about."""
+
+    present: bool
+    note: str | None = None
+    doubt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,13 +157,19 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
     ]
 
 
-def read_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns: int = 50_000) -> TableDataset:
-    """Read an uploaded CSV/TSV/TXT table.
+def read_table(
+    upload: UploadedBytes, *, header: str = "auto", max_rows: int = 1_000_000, max_columns: int = 50_000
+) -> TableDataset:
+    r"""Read an uploaded CSV/TSV/TXT table.
 
     Parameters
     ----------
     upload : UploadedBytes
         The file; its name is only shown in messages and ``source``.
+    header : {"auto", "first_row", "none"}, default "auto"
+        Whether the first non-blank row names the columns: detected (see the module notes),
+        always, or never (columns are then named ``column_1``, ``column_2``...). See
+        :data:`HEADER_CHOICES`.
     max_rows : int, default 1_000_000
         Largest number of data rows accepted.
     max_columns : int, default 50_000
@@ -142,7 +181,8 @@ def read_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns:
         ``frame`` of shape (n_rows, n_columns) with a RangeIndex, float64 numeric columns
         and string text columns; ``report`` starts with
         ``"Read 47 rows x 11 columns, delimiter ',', decimal '.', header on line 1."``;
-        ``source`` is ``"upload: <name>"``.
+        ``source`` is ``"upload: <name>"``; ``warnings`` holds a sentence when the
+        automatic header decision is doubtful.
 
     Raises
     ------
@@ -150,18 +190,34 @@ def read_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns:
         When the file is not a text table, is empty or holds only a header, has rows with
         different numbers of fields or an unclosed quote, or exceeds the limits.
     ParameterError
-        When a limit is smaller than 1.
+        When a limit is smaller than 1 or ``header`` is not one of :data:`HEADER_CHOICES`.
+
+    Examples
+    --------
+    A count table whose columns are numbered, as microbiome tables often are:
+
+    >>> from covwb.io import UploadedBytes, read_table
+    >>> text = "sample,0,1,2\nS1,0,4,0\nS2,7,0,0\nS3,0,0,1\n"
+    >>> table = read_table(UploadedBytes("otu.csv", text.encode()))
+    >>> table.frame.columns.tolist()
+    ['sample', '0', '1', '2']
+    >>> read_table(UploadedBytes("otu.csv", text.encode()), header="none").frame.shape
+    (4, 4)
     """
-    return parse_table(upload, max_rows=max_rows, max_columns=max_columns).dataset
+    return parse_table(upload, header=header, max_rows=max_rows, max_columns=max_columns).dataset
 
 
-def parse_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns: int = 50_000) -> ParsedTable:
+def parse_table(
+    upload: UploadedBytes, *, header: str = "auto", max_rows: int = 1_000_000, max_columns: int = 50_000
+) -> ParsedTable:
     """Read an uploaded table like :func:`read_table`, and keep the line of each row.
 
     Parameters
     ----------
     upload : UploadedBytes
         The file.
+    header : {"auto", "first_row", "none"}, default "auto"
+        As for :func:`read_table`.
     max_rows : int, default 1_000_000
         Largest number of data rows accepted.
     max_columns : int, default 50_000
@@ -177,33 +233,39 @@ def parse_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns
     TableFormatError
         As :func:`read_table`.
     ParameterError
-        When a limit is smaller than 1.
+        When a limit is smaller than 1 or ``header`` is not one of :data:`HEADER_CHOICES`.
     """
     if max_rows < 1 or max_columns < 1:
         raise ParameterError(
             f"The row and column limits must be at least 1 (got {max_rows} rows, {max_columns} columns)."
         )
-    shown = _shown_name(upload.name)
+    if header not in HEADER_CHOICES:
+        raise ParameterError(
+            f"Unknown header choice {header!r}; choose one of {', '.join(repr(k) for k in HEADER_CHOICES)}."
+        )
+    shown = safe_basename(upload.name)
     text, notes = _decode(upload.data, shown)
     dialect = _sniff(text)
     grid = _read_grid(text, dialect.delimiter, shown, max_rows, max_columns)
     cells = _to_numbers(grid, dialect.decimal)
-    header = _has_header(grid, cells, shown)
-    n_data = len(grid.lines) - int(header)
+    decision = _header(grid, cells, shown, header)
+    header_present = decision.present
+    n_data = len(grid.lines) - int(header_present)
     if n_data > max_rows:
         raise TableFormatError(
             f"'{shown}' has {n_data} data rows, more than the limit of {max_rows}; "
             "upload fewer rows (a subset or an aggregate)."
         )
-    raw_names = _raw_names(grid, cells, header)
+    raw_names = _raw_names(grid, cells, header_present)
     names, renamed = _unique_names(raw_names)
-    frame, column_notes = _columns(cells, grid, names, int(header))
+    frame, column_notes = _columns(cells, grid, names, int(header_present))
     if frame.shape[1] == 0:
         raise TableFormatError(
             f"'{shown}' has no column with any value; check that the data rows hold numbers or text."
         )
     report = [
-        _summary(frame.shape, dialect, int(grid.lines[0]) if header else None),
+        _summary(frame.shape, dialect, int(grid.lines[0]) if header_present else None),
+        *([decision.note] if decision.note else []),
         *notes,
         *_grid_notes(grid, renamed),
         *column_notes,
@@ -213,8 +275,9 @@ def parse_table(upload: UploadedBytes, *, max_rows: int = 1_000_000, max_columns
         frame=frame,
         source=f"upload: {shown}",
         report=tuple(report),
+        warnings=(decision.doubt,) if decision.doubt else (),
     )
-    return ParsedTable(dataset=dataset, lines=grid.lines[int(header) :].copy())
+    return ParsedTable(dataset=dataset, lines=grid.lines[int(header_present) :].copy())
 
 
 def _summary(shape: tuple[int, int], dialect: _Dialect, header_line: int | None) -> str:
@@ -243,15 +306,6 @@ def _grid_notes(grid: _Grid, renamed: list[str]) -> list[str]:
     if grid.n_blank:
         notes.append(f"Dropped {_count(grid.n_blank, 'empty row')}.")
     return notes
-
-
-def _shown_name(name: str) -> str:
-    """The uploaded name reduced to a short printable basename, for messages."""
-    base = re.split(r"[\\/]", name)[-1]
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    if len(base) > _MAX_SHOWN_NAME:
-        base = "..." + base[-_MAX_SHOWN_NAME:]
-    return base or "the uploaded file"
 
 
 def _delimiter_label(delimiter: str) -> str:
@@ -520,26 +574,142 @@ def _floats(texts: pd.Series) -> np.ndarray:
         return pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _has_header(grid: _Grid, cells: _Cells, shown: str) -> bool:
-    """Whether the first record is a header: no number in it, numbers (or distinct names) below."""
-    first_has_number = bool(np.isfinite(cells.values[0]).any())
-    if len(grid.lines) == 1:
-        if first_has_number:
-            return False
-        raise TableFormatError(
-            f"'{shown}' has a header row (line {grid.lines[0]}) but no data rows; upload the table with its data."
-        )
-    present = (~cells.missing[1:]).sum(axis=0)
-    numeric_below = bool(((present > 0) & (2 * cells.bad[1:].sum(axis=0) < present)).any())
+def _header(grid: _Grid, cells: _Cells, shown: str, choice: str) -> _Header:
+    """Whether the first record is the header: as chosen, or detected (module notes)."""
     names = _first_record(grid, cells)
-    distinct_names = all(names) and len(set(names)) == len(names)
-    header = not first_has_number and (numeric_below or distinct_names)
-    if grid.rownames and not header:
-        raise TableFormatError(
-            f"Line {grid.lines[1]} of '{shown}' has {grid.width} fields but line {grid.lines[0]} "
-            f"has {grid.width - 1}; check the delimiter and the quotes on line {grid.lines[1]}."
+    single = len(grid.lines) == 1
+    if choice == "first_row" and single:
+        _refuse_header_only(grid, shown)
+    if choice == "none" and grid.rownames:
+        _refuse_row_names(grid, shown)
+    if choice != "auto":
+        return _Header(choice == "first_row", f"Header row as chosen: {HEADER_CHOICES[choice].lower()}.")
+    first_has_number = bool(np.isfinite(cells.values[0]).any())
+    if single:
+        if first_has_number:
+            return _Header(False)
+        _refuse_header_only(grid, shown)
+    present = (~cells.missing[1:]).sum(axis=0)
+    numeric_below = (present > 0) & (2 * cells.bad[1:].sum(axis=0) < present)
+    if first_has_number:
+        decision = _numeric_first_row(cells, names, numeric_below, shown, int(grid.lines[0]))
+    else:
+        distinct_names = all(names) and len(set(names)) == len(names)
+        decision = _Header(bool(numeric_below.any()) or distinct_names)
+    if grid.rownames and not decision.present:
+        _refuse_row_names(grid, shown)
+    return decision
+
+
+def _refuse_header_only(grid: _Grid, shown: str) -> None:
+    """TableFormatError for a table whose only record is its header."""
+    raise TableFormatError(
+        f"'{shown}' has a header row (line {grid.lines[0]}) but no data rows; upload the table with its data."
+    )
+
+
+def _refuse_row_names(grid: _Grid, shown: str) -> None:
+    """TableFormatError for a first record one field short that cannot be a header."""
+    raise TableFormatError(
+        f"Line {grid.lines[1]} of '{shown}' has {grid.width} fields but line {grid.lines[0]} "
+        f"has {grid.width - 1}; check the delimiter and the quotes on line {grid.lines[1]}."
+    )
+
+
+def _numeric_first_row(cells: _Cells, names: list[str], numeric_below: np.ndarray, shown: str, line: int) -> _Header:
+    """Decide on a first record that holds numbers: a numbered header, or data (module notes)."""
+    first = cells.values[0]
+    numbers = np.flatnonzero(np.isfinite(first))
+    body = slice(1, 1 + _PATTERN_ROWS)
+    values, missing = cells.values[body], cells.missing[body]
+    text_over_numeric = [
+        j for j in np.flatnonzero(numeric_below) if not cells.missing[0, j] and not np.isfinite(first[j])
+    ]
+    preview = _preview(names)
+    where = f"Line {line} of '{shown}' ({preview})"
+    use_header = f"if it names the columns, choose the header option '{HEADER_CHOICES['first_row']}'"
+    use_data = f"if it is a row of data, choose the header option '{HEADER_CHOICES['none']}'"
+    mixed = (
+        f"{where} holds numbers but also text above numeric columns "
+        f"({_listed(_quoted([names[j] for j in text_over_numeric]))}), and was read as data; {use_header}."
+    )
+    whole = all(_INTEGER.fullmatch(names[j]) for j in numbers)
+    distinct = np.unique(first[numbers]).size == numbers.size
+    if not (whole and distinct):
+        if text_over_numeric:
+            return _Header(False, doubt=mixed)
+        if _increasing_unlike_below(first[numbers], values[:, numbers]):
+            return _Header(
+                False,
+                doubt=f"{where} increases steadily, like column labels (wavelengths, positions), unlike the "
+                f"rows below, and was read as data; {use_header}.",
+            )
+        return _Header(False)
+    block = values[:, numbers]
+    look_alike = np.isfinite(block).all(axis=1) & (block == np.round(block)).all(axis=1)
+    sorted_block = np.sort(block, axis=1)
+    look_alike &= (np.diff(sorted_block, axis=1) != 0).all(axis=1)
+    share = float(look_alike.mean()) if len(block) else 1.0
+    run = numbers.size >= 2 and bool((np.diff(first[numbers]) == 1).all())
+    reasons = []
+    if run:
+        reasons.append(f"its numbers run from {first[numbers][0]:.0f} to {first[numbers][-1]:.0f}")
+    finite = block[np.isfinite(block)]
+    if finite.size and (finite != np.round(finite)).any():
+        reasons.append("the rows below hold non-integers")
+    if finite.size and np.mean(finite == 0) > _SPARSE_SHARE and np.count_nonzero(first[numbers] == 0) <= 1:
+        reasons.append("the rows below are mostly zeros")
+    row_names = [
+        j
+        for j in np.flatnonzero(~numeric_below)
+        if cells.missing[0, j] and not missing[:, j].any() and j not in numbers
+    ]
+    if row_names:
+        reasons.append("its empty first cell heads a column of row names")
+    if text_over_numeric:
+        reasons.append("it holds text above numeric columns")
+    if share >= _LOOK_ALIKE_SHARE:
+        if run and numbers.size >= _CONFIDENT_CELLS:
+            return _Header(
+                False,
+                doubt=f"{where} numbers the columns in a run, but {share:.0%} of the rows below are also "
+                f"distinct whole numbers, so it was read as data; {use_header}.",
+            )
+        return _Header(False, doubt=mixed if text_over_numeric else None)
+    if not reasons:
+        if numbers.size < _CONFIDENT_CELLS:
+            return _Header(False)
+        return _Header(
+            False,
+            doubt=f"{where} holds distinct whole numbers while most rows below repeat values, so it may be a "
+            f"numbered header; it was read as data; {use_header}.",
         )
-    return header
+    note = f"{where} was read as the header: {_joined(reasons)}."
+    confident = len(reasons) >= 2 and numbers.size >= _CONFIDENT_CELLS and len(block) >= 2
+    if confident:
+        return _Header(True, note=note)
+    return _Header(True, note=note, doubt=f"{where} was read as the header because {_joined(reasons)}; {use_data}.")
+
+
+def _increasing_unlike_below(first: np.ndarray, below: np.ndarray) -> bool:
+    """Whether at least three numbers of the first row increase strictly while most rows below do not."""
+    if first.size < _CONFIDENT_CELLS or not (np.diff(first) > 0).all():
+        return False
+    increasing = (np.diff(below, axis=1) > 0).all(axis=1)
+    return not len(below) or float(increasing.mean()) < _LOOK_ALIKE_SHARE
+
+
+def _preview(names: Sequence[str]) -> str:
+    """``0, 1, 2, ..., 126``: the first three and the last cell of a record."""
+    shown = [(n if len(n) <= _MAX_PREVIEW_CHARS else n[: _MAX_PREVIEW_CHARS - 3] + "...") or "(empty)" for n in names]
+    if len(shown) <= 5:
+        return ", ".join(shown)
+    return ", ".join(shown[:3]) + ", ..., " + shown[-1]
+
+
+def _joined(phrases: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
 def _raw_names(grid: _Grid, cells: _Cells, header: bool) -> list[str]:
