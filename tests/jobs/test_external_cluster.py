@@ -87,10 +87,10 @@ def external_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 
 @pytest.fixture
-def own_client(monkeypatch: pytest.MonkeyPatch) -> None:
+def own_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Let covwb.jobs.cluster make a new process-wide client here; the session's local one is restored after."""
     monkeypatch.setattr(cluster, "_client", None)
-    monkeypatch.setattr(cluster, "_cluster", None)
+    monkeypatch.setattr(cluster, "_helper", None)
     monkeypatch.setattr(cluster, "_settings", {"scheduler": None, "n_workers": None})
     yield
     client = cluster._client

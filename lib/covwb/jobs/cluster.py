@@ -7,8 +7,15 @@ One :class:`distributed.Client` per process, created on first use by :func:`get_
   thread each and one BLAS/OpenMP thread each (the thread variables of :mod:`covwb.runtime` are set in
   the workers' environment before they start, and every task caps its thread pools again). The
   scheduler and workers listen on 127.0.0.1 only, without dashboards, and log errors only. Each worker
-  runs under a nanny that restarts it if it dies. Workers are started by this process and inherit its
-  environment and ``sys.path``, so they import the same ``covwb``.
+  runs under a nanny that restarts it if it dies. Workers inherit this process's environment and
+  ``sys.path``, so they import the same ``covwb``.
+
+  Deliberate deviation: the local cluster lives in a helper process (``python -m covwb.jobs._local_cluster``)
+  rather than in this one. Its nannies start workers with multiprocessing's "spawn", which re-executes
+  the file of ``sys.modules["__main__"]`` in every new worker; inside Streamlit that module is the page
+  script that ran last, so every worker start (and restart after a crash) would run a page. The helper's
+  main module is a small private one, whose import does nothing. The helper exits when its standard input closes,
+  i.e. when this process closes the client or dies, so no cluster outlives the server.
 * **existing cluster**: when :func:`configure` was given a scheduler address, or else the environment
   variable ``COVWB_DASK_SCHEDULER`` holds one (``tcp://host:8786``), the client connects to that
   scheduler instead. Its workers must have the same ``covwb`` installed (``pip install`` of the same
@@ -23,8 +30,12 @@ clusters". The client is closed, and a local cluster shut down, at interpreter e
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
+import select
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -36,11 +47,14 @@ SCHEDULER_ENV = "COVWB_DASK_SCHEDULER"
 CONNECT_TIMEOUT_S = 20.0
 """How long :func:`get_client` tries to reach a configured scheduler before giving up."""
 
+START_TIMEOUT_S = 120.0
+"""How long the local cluster may take to start."""
+
 _LOG = logging.getLogger("covwb.jobs")
 _LOCK = threading.RLock()
 _settings: dict[str, Any] = {"scheduler": None, "n_workers": None}
 _client: Any = None
-_cluster: Any = None
+_helper: Any = None
 
 
 class ClusterUnavailable(WorkbenchError):
@@ -108,13 +122,13 @@ def get_client() -> Any:
         The configured scheduler does not answer within :data:`CONNECT_TIMEOUT_S` seconds, or the
         local cluster cannot start.
     """
-    global _client, _cluster
+    global _client, _helper
     with _LOCK:
         if _client is not None and _client.status == "running":
             return _client
         close_client()
         address = scheduler_address()
-        _client, _cluster = _connect(address) if address else _start_local()
+        _client, _helper = _connect(address) if address else _start_local()
         return _client
 
 
@@ -135,43 +149,73 @@ def _connect(address: str) -> tuple[Any, None]:
     return client, None
 
 
-def _start_local() -> tuple[Any, Any]:
-    """A local cluster of single-threaded worker processes and its client."""
-    from distributed import Client, LocalCluster
+def _start_local() -> tuple[Any, subprocess.Popen]:
+    """A local cluster in a helper process (see the module notes) and a client of it."""
+    from distributed import Client
 
     from covwb.runtime import _THREAD_VARIABLES
 
     n_workers = local_worker_count()
+    env = {
+        **os.environ,
+        **dict.fromkeys(_THREAD_VARIABLES, "1"),
+        "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),
+    }
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "covwb.jobs._local_cluster", str(n_workers)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     try:
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-            env=dict.fromkeys(_THREAD_VARIABLES, "1"),
-        )
-    except (OSError, RuntimeError, TimeoutError) as error:
+        address = _announced_address(helper)
+        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except BaseException:
+        _stop_helper(helper)
+        raise
+    _LOG.info("Started a local Dask cluster of %d worker processes at %s", n_workers, address)
+    return client, helper
+
+
+def _announced_address(helper: subprocess.Popen) -> str:
+    """The scheduler address the helper prints once its cluster runs."""
+    assert helper.stdout is not None
+    ready, _, _ = select.select([helper.stdout], [], [], START_TIMEOUT_S)
+    line = helper.stdout.readline() if ready else ""
+    try:
+        return str(json.loads(line)["address"])
+    except (ValueError, KeyError, TypeError):
+        state = f"exit code {helper.poll()}" if helper.poll() is not None else f"no answer in {START_TIMEOUT_S:g} s"
         raise ClusterUnavailable(
-            f"the local Dask cluster could not start ({type(error).__name__}: {error}); "
+            f"the local Dask cluster could not start ({state}; details in the server log); "
             f"set {SCHEDULER_ENV} to use an existing cluster."
-        ) from error
-    _LOG.info("Started a local Dask cluster of %d worker processes at %s", n_workers, cluster.scheduler_address)
-    return Client(cluster, set_as_default=False), cluster
+        ) from None
+
+
+def _stop_helper(helper: subprocess.Popen) -> None:
+    """Close the helper's standard input (it shuts its cluster down), killing it if it lingers."""
+    try:
+        if helper.stdin is not None:
+            helper.stdin.close()
+        helper.wait(timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        helper.kill()
+        helper.wait(timeout=5)
 
 
 def close_client() -> None:
     """Close the process-wide client and shut down the local cluster, if any; the next use starts afresh."""
-    global _client, _cluster
+    global _client, _helper
     with _LOCK:
-        client, cluster, _client, _cluster = _client, _cluster, None, None
-    for closable in (client, cluster):
-        if closable is not None:
-            try:
-                closable.close()
-            except Exception:  # shutting down: a half-closed cluster must not stop the rest
-                _LOG.warning("Closing %s failed", type(closable).__name__, exc_info=True)
+        client, cluster, _client, _helper = _client, _helper, None, None
+    if client is not None:
+        try:
+            client.close()
+        except Exception:  # shutting down: a half-closed client must not keep the cluster up
+            _LOG.warning("Closing the Dask client failed", exc_info=True)
+    if cluster is not None:
+        _stop_helper(cluster)
 
 
 atexit.register(close_client)

@@ -180,6 +180,11 @@ class _Run:
                 tracker.finished(task)
             elif future.status == "error":
                 self._raise_task_error(future, task)
+            elif self.client.status != "running":
+                raise JobError(
+                    "the connection to the Dask scheduler was lost during the job; check that the cluster is "
+                    "running, then run the job again."
+                )
             else:  # cancelled by the scheduler: its input data were lost with a worker
                 attempts[task.key] += 1
                 if attempts[task.key] > self.max_resubmits:
