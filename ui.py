@@ -608,6 +608,8 @@ def job_result(slot: str, *, key: Any, poll_s: float = JOB_POLL_S) -> Any:
         st.info(plain(f"The job in this page's link is gone: {error}"))
         return None
     st.session_state[_job_state(slot)] = job_id
+    if st.query_params.get(_job_param(slot)) != job_id:  # e.g. back from another page, which cleared the URL
+        st.query_params[_job_param(slot)] = job_id
     if info.active:
         _job_progress(slot, job_id, key, poll_s)
         return None

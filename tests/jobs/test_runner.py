@@ -122,3 +122,21 @@ def test_data_lost_with_its_only_worker_are_sent_again(dask_client: Any) -> None
     assert result == run_plan(search_plan(X))
     assert client.scattered >= 2
     dask_client.wait_for_workers(2, timeout=30)
+
+
+def test_a_task_that_keeps_killing_its_workers_ends_the_job_with_a_sentence() -> None:
+    """Dask gives up on a task after allowed-failures worker deaths (KilledWorker); the job says what to do."""
+    import threading
+
+    from distributed.scheduler import KilledWorker
+
+    from covwb.jobs.plan import Task
+    from covwb.jobs.runner import JobError, _Run
+
+    class Dead:
+        def exception(self) -> BaseException:
+            return KilledWorker("covwb-x-0-a-0", None, 3)
+
+    run = _Run(None, "covwb-x", None, threading.Event(), 3)
+    with pytest.raises(JobError, match="task 'fold 2' stopped its Dask worker several times.*more memory"):
+        run._raise_task_error(Dead(), Task("a", sum, label="fold 2"))
