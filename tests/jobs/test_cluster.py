@@ -62,3 +62,20 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie has finished
         return stat.read().split()[2] != "Z"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("print('a warning on stdout'); print('{\"address\": \"tcp://127.0.0.1:1234\"}')", "tcp://127.0.0.1:1234"),
+        ("print('a warning on stdout'); raise SystemExit(3)", "exit code 3"),
+    ],
+)
+def test_the_helper_announces_its_address_or_its_failure(script: str, expected: str) -> None:
+    helper = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert cluster._announced_address(helper) == expected
+    except cluster.ClusterUnavailable as error:
+        assert expected in str(error) and "could not start" in str(error)
+    finally:
+        helper.wait(timeout=10)

@@ -119,13 +119,13 @@ def test_an_error_while_building_the_plan_fails_the_job() -> None:
 
 def test_cancel_on_dask_ends_a_running_job(dask_client: Any) -> None:
     jobs = JobRegistry()
-    job_id = jobs.submit(sleepy_plan(40, 0.2), owner="alice")
+    job_id = jobs.submit(sleepy_plan(40, 0.5), owner="alice")  # 10 s of work on two workers
     _wait_status(jobs, job_id, "running")
     time.sleep(0.3)
     start = time.perf_counter()
     jobs.cancel(job_id, owner="alice")
     info = jobs.wait(job_id, timeout=10)
-    assert info.status == "cancelled" and time.perf_counter() - start < 2.0
+    assert info.status == "cancelled" and time.perf_counter() - start < 5.0
     with pytest.raises(JobNotDone, match="cancelled"):
         jobs.result(job_id)
 

@@ -76,15 +76,16 @@ def test_another_error_in_a_task_is_raised_as_it_is(dask_client: Any) -> None:
 
 def test_cancel_stops_the_run_and_releases_its_tasks(dask_client: Any) -> None:
     runner = DaskRunner(dask_client)
+    done: list[str] = []
 
     def progress(fraction: float, text: str) -> None:
-        if "1/" in text:
+        if " done (" in text:
+            done.append(text)
             runner.cancel("covwb-test-cancel")
 
-    start = time.perf_counter()
     with pytest.raises(Cancelled):
         runner.run(sleepy_plan(20, 0.3), prefix="covwb-test-cancel", progress=progress)
-    assert time.perf_counter() - start < 2.5  # 20 tasks of 0.3 s on 2 workers would take 3 s
+    assert 1 <= len(done) < 20
     assert _wait_released(dask_client, "covwb-test-cancel") == set()
 
 

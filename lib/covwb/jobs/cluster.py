@@ -37,6 +37,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from covwb.errors import WorkbenchError
@@ -179,18 +180,26 @@ def _start_local() -> tuple[Any, subprocess.Popen]:
 
 
 def _announced_address(helper: subprocess.Popen) -> str:
-    """The scheduler address the helper prints once its cluster runs."""
+    """The scheduler address the helper prints once its cluster runs (other lines on its stdout are skipped)."""
     assert helper.stdout is not None
-    ready, _, _ = select.select([helper.stdout], [], [], START_TIMEOUT_S)
-    line = helper.stdout.readline() if ready else ""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([helper.stdout], [], [], left)
+        line = helper.stdout.readline() if ready else ""
+        if not line:  # timed out, or the helper ended
+            break
+        try:
+            return str(json.loads(line)["address"])
+        except (ValueError, KeyError, TypeError):
+            continue
     try:
-        return str(json.loads(line)["address"])
-    except (ValueError, KeyError, TypeError):
-        state = f"exit code {helper.poll()}" if helper.poll() is not None else f"no answer in {START_TIMEOUT_S:g} s"
-        raise ClusterUnavailable(
-            f"the local Dask cluster could not start ({state}; details in the server log); "
-            f"set {SCHEDULER_ENV} to use an existing cluster."
-        ) from None
+        state = f"exit code {helper.wait(timeout=1)}"
+    except subprocess.TimeoutExpired:
+        state = f"no answer in {START_TIMEOUT_S:g} s"
+    raise ClusterUnavailable(
+        f"the local Dask cluster could not start ({state}; details in the server log); "
+        f"set {SCHEDULER_ENV} to use an existing cluster."
+    )
 
 
 def _stop_helper(helper: subprocess.Popen) -> None:
