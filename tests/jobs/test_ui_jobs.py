@@ -41,16 +41,14 @@ def _texts(at: AppTest) -> str:
 
 def test_submit_returns_at_once_and_a_widget_change_keeps_the_job(dask_client: Any) -> None:
     at = _page()
-    at.number_input(key="delay").set_value(0.25)
+    at.number_input(key="delay").set_value(0.5)
     at.number_input(key="tasks").set_value(12).run()
     at.button(key="run").click()
-    start = time.perf_counter()
     at.run()
-    assert time.perf_counter() - start < 5  # the page did not wait for 12 × 0.25 s of work
     assert not at.exception
     job_id = _job_id(at)
+    assert jobs.info(job_id).status in ("queued", "running")  # the page returned before 12 × 0.5 s of work
     assert at.progress[0].proto.text.startswith("Demo sums: ")
-    assert jobs.info(job_id).status in ("queued", "running")
     at.number_input(key="tasks").set_value(13).run()  # another setting: the job goes on, nothing new starts
     assert _job_id(at) == job_id and jobs.info(job_id).status in ("queued", "running")
     assert "computes the settings from when it was started" in _texts(at)
