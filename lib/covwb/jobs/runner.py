@@ -251,7 +251,7 @@ class _Run:
         with self._lock:
             futures = list(self._futures)
         if futures:
-            self.client.cancel(futures, reason="cancelled", msg="the job was cancelled")
+            self.client.cancel(futures)
 
     def release(self) -> None:
         """Cancel whatever this run still holds on the cluster (unfinished tasks, scattered data)."""
