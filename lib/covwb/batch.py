@@ -20,7 +20,8 @@ channels, n_sessions, dataset, pipeline`` — followed by the workbench's ``metr
 the ``order`` and ``lag`` chosen in most folds (NaN otherwise), so the file concatenates with MOABB's tables.
 
 Files are read with the app's readers (:mod:`covwb.io.eeg`: EDF/BDF/GDF/FIF, BrainVision and EEGLAB with
-their companion files given together) and epoched in this process; only the epochs travel to the workers.
+their companion files given together) and epoched in this process, one recording at a time (a subject's
+recordings are held until its last one is read, then only its epochs); only the epochs travel to the workers.
 The job runs one task per evaluation (subject × session within sessions, subject across sessions), never
 parallelising inside the nested search. An evaluation that fails on bad input (too few trials of a
 class, a window outside a recording) is listed on standard error and left out of the CSV; the exit
@@ -101,8 +102,8 @@ class BatchResult:
 # -- reading ---------------------------------------------------------------------------------------------------------
 
 
-def read_recordings(paths: Sequence[Path]) -> list[Any]:
-    """Read EEG files as the app does: companions go with their header; one dataset per recording.
+def recording_files(paths: Sequence[Path]) -> list[list[Path]]:
+    """Group EEG files into recordings as the app does (companions go with their header), reading headers only.
 
     Parameters
     ----------
@@ -111,15 +112,15 @@ def read_recordings(paths: Sequence[Path]) -> list[Any]:
 
     Returns
     -------
-    list of EEGDataset
-        In the order of each recording's first file.
+    list of list of Path
+        The files of each recording, in the order of each recording's first file.
 
     Raises
     ------
     WorkbenchError
-        A file is missing or unreadable; the message names it.
+        A path is not a file, or two files share a name.
     """
-    from covwb.io.eeg import eeg_suffix, group_recordings, read_eeg
+    from covwb.io.eeg import eeg_suffix, group_recordings
     from covwb.io.uploads import UploadedBytes
 
     by_name: dict[str, Path] = {}
@@ -129,19 +130,32 @@ def read_recordings(paths: Sequence[Path]) -> list[Any]:
         if path.name in by_name:
             raise WorkbenchError(f"two files are named '{path.name}' ({by_name[path.name]}, {path}); rename one.")
         by_name[path.name] = path
-    # Only headers are needed to group the files; data files are read one recording at a time.
     headers = [
         UploadedBytes(name, path.read_bytes() if eeg_suffix(name) in (".vhdr", ".set") else b"")
         for name, path in by_name.items()
     ]
-    datasets = []
-    for group in group_recordings(headers):
-        files = [UploadedBytes(f.name, by_name[f.name].read_bytes()) for f in group]
-        try:
-            datasets.append(read_eeg(files))
-        except WorkbenchError as error:
-            raise WorkbenchError(f"{' + '.join(f.name for f in group)}: {error}") from error
-    return datasets
+    return [[by_name[f.name] for f in group] for group in group_recordings(headers)]
+
+
+def read_recording(files: Sequence[Path]) -> Any:
+    """Read the files of one recording with the app's reader (:func:`covwb.io.eeg.read_eeg`).
+
+    Returns
+    -------
+    EEGDataset
+
+    Raises
+    ------
+    WorkbenchError
+        The files do not form one readable recording; the message names them.
+    """
+    from covwb.io.eeg import read_eeg
+    from covwb.io.uploads import UploadedBytes
+
+    try:
+        return read_eeg([UploadedBytes(path.name, path.read_bytes()) for path in files])
+    except WorkbenchError as error:
+        raise WorkbenchError(f"{' + '.join(path.name for path in files)}: {error}") from error
 
 
 def _sha256(path: Path) -> str:
@@ -448,47 +462,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _epochs_by_subject(args: argparse.Namespace, datasets: list[Any]) -> dict[str, Any]:
-    """Join each subject's recordings and cut the epochs of every session."""
-    from covwb.eeg.events import find_trial_events
-    from covwb.eeg.sessions import combine_recordings, session_epochs
+def _epochs_by_subject(args: argparse.Namespace, groups: list[list[Path]]) -> dict[str, Any]:
+    """Read the recordings one by one, join each subject's, and cut the epochs of every session.
 
-    n = len(datasets)
+    A subject's recordings are held only until its last one is read; then only its epochs are kept.
+    """
+    n = len(groups)
     for option in ("subjects", "sessions"):
         given = getattr(args, option)
         if given is not None and len(given) != n:
             raise WorkbenchError(f"--{option} gives {len(given)} labels for {n} recordings; give one per recording.")
-    subjects = args.subjects or [d.name for d in datasets]
-    grouped: dict[str, list[int]] = {}
-    for i, subject in enumerate(subjects):
-        grouped.setdefault(str(subject), []).append(i)
-    classes = args.classes
-    out = {}
-    for subject, members in grouped.items():
-        names = [datasets[i].name for i in members]
-        if args.sessions:
-            sessions = [str(args.sessions[i]) for i in members]
-        else:
-            sessions = [] if len(members) == 1 else ["1"] * len(members)
-        try:
-            recording = combine_recordings([datasets[i].raw for i in members], sessions, names)
-            events = find_trial_events(recording.raw)
-            if classes is None:
-                classes = list(events.event_id)[:2]
-            epochs = session_epochs(
-                recording,
-                events,
-                classes=classes,
-                tmin=args.tmin,
-                tmax=args.tmax,
-                band=tuple(args.band),
-                picks=args.channels,
-            )
-        except WorkbenchError as error:
-            raise WorkbenchError(f"subject {subject} ({', '.join(names)}): {error}") from error
-        out[subject] = epochs
-    args.classes = classes
+    expected = {str(s): list(map(str, args.subjects)).count(str(s)) for s in args.subjects} if args.subjects else {}
+    pending: dict[str, list[tuple[int, Any]]] = {}
+    out: dict[str, Any] = {}
+    for i, files in enumerate(groups):
+        dataset = read_recording(files)
+        subject = str(args.subjects[i]) if args.subjects else dataset.name
+        if not args.subjects and subject in out:
+            raise WorkbenchError(f"two recordings are named '{subject}'; tell them apart with --subjects.")
+        pending.setdefault(subject, []).append((i, dataset))
+        if len(pending[subject]) == expected.get(subject, 1):
+            out[subject] = _subject_epochs(args, subject, pending.pop(subject))
     return out
+
+
+def _subject_epochs(args: argparse.Namespace, subject: str, members: list[tuple[int, Any]]) -> Any:
+    """The epochs of one subject's recordings, sessions labelled; sets ``args.classes`` on first use."""
+    from covwb.eeg.events import find_trial_events
+    from covwb.eeg.sessions import combine_recordings, session_epochs
+
+    names = [dataset.name for _, dataset in members]
+    if args.sessions:
+        sessions = [str(args.sessions[i]) for i, _ in members]
+    else:
+        sessions = [] if len(members) == 1 else ["1"] * len(members)
+    try:
+        recording = combine_recordings([dataset.raw for _, dataset in members], sessions, names)
+        events = find_trial_events(recording.raw)
+        if args.classes is None:
+            args.classes = list(events.event_id)[:2]
+        return session_epochs(
+            recording,
+            events,
+            classes=args.classes,
+            tmin=args.tmin,
+            tmax=args.tmax,
+            band=tuple(args.band),
+            picks=args.channels,
+        )
+    except WorkbenchError as error:
+        raise WorkbenchError(f"subject {subject} ({', '.join(names)}): {error}") from error
 
 
 def _progress_printer() -> Any:
@@ -511,8 +534,7 @@ def run_acm(args: argparse.Namespace) -> int:
 
     limit_threads()
     start = time.perf_counter()
-    datasets = read_recordings(args.files)
-    subjects = _epochs_by_subject(args, datasets)
+    subjects = _epochs_by_subject(args, recording_files(args.files))
     dataset = args.dataset or args.files[0].resolve().parent.name or "recordings"
     options = {
         "pipelines": list(args.pipelines),

@@ -102,6 +102,18 @@ def test_cross_session_rows_name_the_test_session(
     assert (frame["samples"] == 24).all() and (frame["samples_test"] == 24).all() and (frame["dataset"] == "Sim2").all()
 
 
+def test_recordings_of_one_subject_are_joined_with_their_session_labels(
+    recordings: list[Path], on_session_cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "joined.csv"
+    argv = ["acm", *map(str, recordings), "--pipelines", "ts_svm", *FAST, "--evaluation", "cross"]
+    argv += ["--subjects", "S", "S", "--sessions", "day1", "day2", "--output", str(out)]
+    assert batch.main([*argv, "--scheduler", on_session_cluster]) == 0, capsys.readouterr().err
+    frame = pd.read_csv(out, dtype={"subject": str, "session": str})
+    assert sorted(frame["session"]) == ["day1", "day2"] and set(frame["subject"]) == {"S"}
+    assert (frame["samples"] == 48).all() and (frame["samples_test"] == 48).all() and (frame["n_sessions"] == 2).all()
+
+
 def test_an_evaluation_that_fails_on_its_data_is_listed_and_the_others_are_written(
     recordings: list[Path], on_session_cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
