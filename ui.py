@@ -620,3 +620,180 @@ def show_warnings(warnings: Any) -> None:
     """Each warning sentence of a result or dataset as an ``st.warning``, escaped for Markdown."""
     for warning in warnings:
         st.warning(plain(warning), icon=":material/warning:")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Jobs: long work off the page (covwb.jobs). A page submits with submit_job() and returns at once; job_result() shows
+# the progress in a polling fragment with a Cancel button while the job runs, and returns the result once it is done.
+# The job id lives in the session and in the URL (?<slot>_job=<id>), so that a reload finds it again.
+# ---------------------------------------------------------------------------------------------------------------------
+
+JOB_POLL_S = 1.0
+"""Seconds between two looks at a running job's progress."""
+
+_JOB_OWNER_KEY = "_workbench_job_owner"
+_JOB_NOTICE_KEY = "_workbench_job_notice"
+
+
+def job_owner() -> str:
+    """This browser session's owner name for jobs: random, kept in the session, never shown or shared."""
+    import secrets
+
+    return st.session_state.setdefault(_JOB_OWNER_KEY, secrets.token_urlsafe(16))
+
+
+def _job_param(slot: str) -> str:
+    """The URL query parameter holding the job id of ``slot``."""
+    return f"{slot}_job"
+
+
+def _job_state(slot: str) -> str:
+    """The session-state key holding the job id of ``slot``."""
+    return f"_workbench_job_{slot}"
+
+
+def _forget_job(slot: str) -> None:
+    """Drop the job of ``slot`` from the session and the URL."""
+    st.session_state.pop(_job_state(slot), None)
+    if _job_param(slot) in st.query_params:
+        del st.query_params[_job_param(slot)]
+
+
+def submit_job(slot: str, plan: Any, *, key: Any, public: bool, name: str) -> str:
+    """Start a background job for ``slot`` (one per page section) and remember it; returns its id at once.
+
+    A job of the same owner (or a public one) already queued, running or done under ``key`` is reused.
+    An earlier, still-running job of this slot with another key is cancelled for this session: pressing
+    Run with new settings replaces it.
+
+    Parameters
+    ----------
+    slot : str
+        Names the job on the page (widget keys, the URL parameter ``<slot>_job``); unique per page.
+    plan : covwb.jobs.Plan or callable returning one
+        The work; a callable runs in the job's thread (so slow set-up does not hold the page).
+    key : hashable
+        Complete description of the inputs and settings (an upload's digest plus the settings).
+    public : bool
+        True only when the result derives from built-in data alone (shared by all sessions).
+    name : str
+        What the job computes, shown above its progress bar.
+    """
+    from covwb import jobs
+
+    previous = st.session_state.get(_job_state(slot)) or st.query_params.get(_job_param(slot))
+    with user_errors():
+        job_id = jobs.submit(plan, owner=job_owner(), public=public, key=key, name=name)
+    if previous and previous != job_id:
+        try:
+            jobs.cancel(previous, owner=job_owner())
+        except jobs.JobNotFound:
+            pass
+    st.session_state[_job_state(slot)] = job_id
+    st.query_params[_job_param(slot)] = job_id
+    return job_id
+
+
+def job_result(slot: str, *, key: Any, poll_s: float = JOB_POLL_S) -> Any:
+    """The result of the job of ``slot`` when it is done with ``key``; otherwise show its state and return None.
+
+    * no job (never submitted, cancelled): shows nothing (or what the last Cancel did) and returns None;
+    * queued or running: a fragment polls every ``poll_s`` seconds and shows a progress bar with the step and
+      the time left, how long it has run, where it runs, and a Cancel button; changing widgets does not stop
+      it; when it ends, the whole page reruns;
+    * failed: shows why with ``st.error``; returns None;
+    * done with another key (the settings changed since it was submitted, or a reload reset them): says so
+      and returns None, so that a page never shows a result under settings that did not produce it;
+    * done with ``key``: returns the result (read-only; it may be shared by other sessions when public).
+
+    The job is found from the session, or after a reload from the URL parameter ``<slot>_job``.
+
+    Examples
+    --------
+    A page (``plan_sweep`` builds a :class:`covwb.jobs.Plan`)::
+
+        key = ("sweep", settings)
+        if st.button("Run sweep", type="primary"):
+            ui.submit_job("sweep", lambda: plan_sweep(data, settings), key=key, public=data.builtin, name="λ sweep")
+        result = ui.job_result("sweep", key=key)
+        if result is None:
+            st.info("Choose the settings, then press **Run sweep**.")
+            st.stop()
+        show(result)
+    """
+    from covwb import jobs
+
+    notice = st.session_state.get(_JOB_NOTICE_KEY, {}).pop(slot, None)
+    if notice:
+        st.info(notice)
+    job_id = st.session_state.get(_job_state(slot))
+    from_url = job_id is None
+    if from_url:
+        job_id = st.query_params.get(_job_param(slot))
+    if not job_id:
+        return None
+    try:
+        info = jobs.attach(job_id, owner=job_owner()) if from_url else jobs.info(job_id)
+    except jobs.JobNotFound as error:
+        _forget_job(slot)
+        st.info(plain(f"The job in this page's link is gone: {error}"))
+        return None
+    st.session_state[_job_state(slot)] = job_id
+    if st.query_params.get(_job_param(slot)) != job_id:  # e.g. back from another page, which cleared the URL
+        st.query_params[_job_param(slot)] = job_id
+    if info.active:
+        _job_progress(slot, job_id, key, poll_s)
+        return None
+    if info.status == "failed":
+        st.error(plain(info.error))
+        return None
+    if info.status == "cancelled":
+        _forget_job(slot)
+        return None
+    if info.key != key:
+        st.info(
+            "The last result of this section was computed with other settings than those now on the page, so it is "
+            "not shown; press the Run button to compute these settings."
+        )
+        return None
+    return jobs.result(job_id)
+
+
+def _job_progress(slot: str, job_id: str, key: Any, poll_s: float) -> None:
+    """The polling fragment: progress bar, step, time, where it runs, Cancel."""
+    from covwb import jobs
+
+    @st.fragment(run_every=poll_s)
+    def progress() -> None:
+        try:
+            info = jobs.info(job_id)
+        except jobs.JobNotFound:
+            st.rerun()
+        if not info.active:
+            st.rerun()
+        title = f"{info.name}: " if info.name else ""
+        st.progress(info.fraction, text=plain(f"{title}{info.step}"))
+        when = "queued behind other jobs" if info.status == "queued" else f"running for {_clock(info.elapsed_s())}"
+        st.caption(f"{when}. {jobs.describe()} You may change settings or reload the page; the job goes on.")
+        if info.key != key:
+            st.caption(
+                "This job computes the settings from when it was started; press the Run button to compute the "
+                "settings now on the page instead."
+            )
+        if st.button("Cancel", key=f"{slot}-job-cancel", icon=":material/cancel:"):
+            jobs.cancel(job_id, owner=job_owner())
+            _forget_job(slot)
+            st.session_state.setdefault(_JOB_NOTICE_KEY, {})[slot] = f"{info.name or 'The job'} was cancelled."
+            st.rerun()
+
+    progress()
+
+
+def _clock(seconds: float) -> str:
+    """'42 s', '3 min 05 s', '1 h 02 min'."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"

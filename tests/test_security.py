@@ -286,11 +286,17 @@ def find_violations(source: str, path: str = "<snippet>") -> list[Violation]:
 # --------------------------------------------------------------------------- the product code
 
 
+COMMAND_LINE_WRITERS = {"lib/covwb/batch.py"}
+"""Command-line tools that write their results where their user says (``--output``), never run by the app: the
+temporary-directory rule, which is about the running server, does not apply to them; every other rule does."""
+
+
 def test_product_code_has_no_violation() -> None:
     files = product_files()
     assert len(files) > 30
-    found = [str(v) for path in files for v in find_violations(path.read_text(), str(path.relative_to(REPO)))]
-    assert not found, "\n".join(found)
+    found = [v for path in files for v in find_violations(path.read_text(), str(path.relative_to(REPO)))]
+    found = [v for v in found if not (v.path in COMMAND_LINE_WRITERS and "writes outside" in v.rule)]
+    assert not found, "\n".join(map(str, found))
 
 
 def test_upload_names_are_reduced_in_one_place() -> None:
