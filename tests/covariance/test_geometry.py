@@ -113,6 +113,27 @@ def test_mean_of_two_commuting_matrices(metric: str, expected) -> None:
     np.testing.assert_allclose(mean_covariance(covs, metric), Q @ np.diag(expected(a, b)) @ Q.T, atol=1e-7)
 
 
+def test_the_affine_invariant_mean_is_the_packages_numpy_karcher_mean() -> None:
+    """One Karcher mean per backend: the explorer's mean is covwb.covariance.karcher's, equal to pyRiemann's."""
+    from pyriemann.geometry.mean import mean_riemann
+
+    from covwb.covariance import karcher
+
+    covs = random_spd(30, 6, seed=12)
+    np.testing.assert_array_equal(mean_covariance(covs, "riemann"), karcher.karcher_mean(covs).mean)
+    reference = mean_riemann(covs)
+    assert np.linalg.norm(mean_covariance(covs, "riemann") - reference) < 1e-7 * np.linalg.norm(reference)
+
+
+def test_metric_registry_and_former_names() -> None:
+    assert geometry.check_metric("gbw_theta").short == "θ-GBW"
+    assert METRICS == {m.name: m.label for m in geometry.SPD_METRICS.values() if m.numpy}
+    with pytest.raises(ParameterError, match="'airm' \\(now called 'riemann'\\); choose one of 'riemann', 'logeuclid'"):
+        pairwise_distances(random_spd(3, 2, seed=13), "airm")
+    with pytest.raises(ParameterError, match="choose one of 'riemann', 'logeuclid', 'wasserstein', 'euclid'\\.$"):
+        mean_covariance(random_spd(3, 2, seed=13), "gbw")
+
+
 def test_mds_recovers_a_planar_configuration() -> None:
     points = np.random.default_rng(9).uniform(-5, 5, (12, 2))
     D = np.linalg.norm(points[:, None] - points[None], axis=-1)
