@@ -10,11 +10,12 @@ ui.setup_page("Compositional partial correlations", ":material/donut_small:")
 
 import pandas as pd
 
-from covwb.coda.analysis import METHODS, analyse, choose_method
+from covwb.coda.analysis import analyse
 from covwb.coda.biplot import clr_pca
 from covwb.coda.closure import composition_matrix, suggest_parts
 from covwb.coda.contrasts import graphical_lasso_clr, pair_table
 from covwb.coda.demonstrations import reference_independence, subcompositional_incoherence
+from covwb.coda.estimator import METHODS, choose_method
 from covwb.coda.filtering import FILTERS, check_displayable, filter_parts
 from covwb.coda.variation import most_variable_parts
 from covwb.coda.zeros import ZERO_METHODS, replace_zeros, zero_summary
@@ -124,6 +125,8 @@ st.caption(
         )
     )
 )
+for warning in replaced.warnings:
+    st.warning(warning)
 if zeros.total:
     fig = bars_figure(
         {"zeros": zeros.per_part["zeros"].to_numpy()},
@@ -152,6 +155,8 @@ with ui.user_errors():
         )
 settings = result.settings
 partial = result.partial
+for warning in result.warnings:
+    st.warning(warning)
 
 st.header("Variation array")
 left, right = st.columns([2, 1])
@@ -166,7 +171,7 @@ with right:
             "part": names,
             "centre": result.centre,
             "clr_variance": result.clr_variances,
-            "partial_variance": partial.partial_variances,
+            "partial_variance": partial.partial_variances_,
         }
     )
     show_table(summary, "centre-and-variances", settings)
@@ -178,15 +183,15 @@ with st.expander("Variation array as a table (variances above the diagonal, mean
 st.header("Correlations side by side")
 shrink_note = (
     f" (λ = {settings['lambda']:.4f}, λ_var = {settings['lambda_var']:.4f})"
-    if partial.method == "basis-shrinkage"
+    if partial.method_ == "basis-shrinkage"
     else ""
 )
-st.caption(f"Partial correlations by {METHODS[partial.method]}{shrink_note}.")
+st.caption(f"Partial correlations by {METHODS[partial.method_]}{shrink_note}.")
 fig = correlation_panels(
     {
         "Raw proportions (Pearson)": result.proportion_correlation,
         "clr (Pearson)": result.clr_correlation,
-        "Partial (given all other parts)": partial.pcor,
+        "Partial (given all other parts)": partial.partial_correlation_,
     },
     names,
     title="Spurious, marginal and partial correlation of the parts",
@@ -194,7 +199,7 @@ fig = correlation_panels(
 ui.show_figure(fig, "correlations", settings)
 pairs = pair_table(
     {
-        "partial_correlation": partial.pcor,
+        "partial_correlation": partial.partial_correlation_,
         "clr_correlation": result.clr_correlation,
         "proportion_correlation": result.proportion_correlation,
         "proportionality_rho_p": result.proportionality,
@@ -208,7 +213,7 @@ show_table(pairs.head(MAX_PAIR_ROWS), "pairs", {**settings, "pairs_shown": min(l
 st.header("Partial-correlation network")
 threshold = st.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
 ui.show_figure(
-    network_figure(partial.pcor, names, threshold, title="Partial correlations"),
+    network_figure(partial.partial_correlation_, names, threshold, title="Partial correlations"),
     "network",
     {**settings, "threshold": threshold},
 )
@@ -228,7 +233,7 @@ with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
 st.header("Partial variances")
 ui.show_figure(
     bars_figure(
-        {"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances},
+        {"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances_},
         names,
         title="clr variance and partial variance of each part",
         yaxis="variance",
