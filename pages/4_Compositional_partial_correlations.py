@@ -22,9 +22,11 @@ from covwb.coda.zeros import ZERO_METHODS, replace_zeros, zero_summary
 from covwb.datasets.fingerprint import fingerprint
 from covwb.io.tables import numeric_columns
 from covwb.plots.coda import (
+    ALL_NAMES_UP_TO,
     bars_figure,
     biplot_figure,
     correlation_panels,
+    default_label_count,
     network_figure,
     reference_figure,
     subcomposition_figure,
@@ -211,11 +213,21 @@ if len(pairs) > MAX_PAIR_ROWS:
 show_table(pairs.head(MAX_PAIR_ROWS), "pairs", {**settings, "pairs_shown": min(len(pairs), MAX_PAIR_ROWS)})
 
 st.header("Partial-correlation network")
-threshold = st.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
+left, right = st.columns(2)
+threshold = left.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
+edge_labels = right.slider(
+    "Label the strongest edges (and name their parts)",
+    0,
+    min(100, D * (D - 1) // 2),
+    min(default_label_count(D), D * (D - 1) // 2),
+    key=f"coda-edge-labels-{D}",
+    help=f"Above {ALL_NAMES_UP_TO} parts only the parts at the ends of the labelled edges are named; "
+    "every part shows its name on hover.",
+)
 ui.show_figure(
-    network_figure(partial.partial_correlation_, names, threshold, title="Partial correlations"),
+    network_figure(partial.partial_correlation_, names, threshold, title="Partial correlations", n_labels=edge_labels),
     "network",
-    {**settings, "threshold": threshold},
+    {**settings, "threshold": threshold, "labelled_edges": edge_labels},
 )
 with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
     if st.checkbox("Fit the graphical lasso", value=False, key="coda-glasso"):
@@ -225,9 +237,9 @@ with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
                 ("coda-glasso", key, alpha), lambda: graphical_lasso_clr(replaced.values, alpha), public=dataset.builtin
             )
         ui.show_figure(
-            network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}"),
+            network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}", n_labels=edge_labels),
             "glasso-network",
-            {**settings, **graph.settings},
+            {**settings, **graph.settings, "labelled_edges": edge_labels},
         )
 
 st.header("Partial variances")
@@ -290,9 +302,19 @@ group = st.selectbox(
     "Colour samples by", group_options, index=group_options.index(suggested_group), key=f"coda-group-{data_id}"
 )
 groups = None if group == "(none)" else frame[group].astype(str).tolist()
+ray_labels = st.slider(
+    "Name the parts with the longest rays",
+    0,
+    D,
+    default_label_count(D),
+    key=f"coda-ray-labels-{D}",
+    help="The other parts are drawn as thin grey rays that show their name on hover.",
+)
 pca = clr_pca(replaced.values, 2)
 ui.show_figure(
-    biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups), "biplot", {**settings, "colour_by": group}
+    biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups, n_labels=ray_labels),
+    "biplot",
+    {**settings, "colour_by": group, "named_parts": ray_labels},
 )
 
 st.header("Ternary diagram")
