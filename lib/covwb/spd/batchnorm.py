@@ -64,9 +64,19 @@ def karcher_mean(
 ) -> tuple[torch.Tensor, int]:
     """Affine-invariant (Karcher) mean of SPD matrices (N, n, n) and the iterations it took.
 
+    The package's one torch Karcher mean (the numpy one is :func:`covwb.covariance.karcher.karcher_mean`).
     Starts at ``init`` (the arithmetic mean by default);
     ``S <- S^1/2 exp(mean log(S^-1/2 X S^-1/2)) S^1/2`` until the Frobenius norm of the mean
-    logarithm is below ``tol`` or ``max_iter`` iterations ran.
+    logarithm is below ``tol`` or ``max_iter`` iterations ran (``max_iter = 1`` is the single step of
+    Brooks et al.'s batch norm).
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.stack([torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)), torch.eye(2, dtype=torch.float64)])
+    >>> mean, iterations = karcher_mean(X)
+    >>> mean.diagonal(), iterations
+    (tensor([1., 2.], dtype=torch.float64), 2)
     """
     S = X.mean(0) if init is None else init
     for iteration in range(1, max_iter + 1):
@@ -106,6 +116,15 @@ class SPDBatchNorm(nn.Module):
         metric starts from the same spread (and BW's ``Exp`` does not fold at the start).
     dtype : torch.dtype
         Parameter dtype.
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.stack([torch.diag(torch.tensor([1.0, s, s * s], dtype=torch.float64)) for s in (0.5, 1.0, 2.0, 3.0)])
+    >>> layer = SPDBatchNorm(3, "gbw_theta")  # power-deformed GBW, theta 0.5, learnable metric M
+    >>> out = layer(X)
+    >>> out.shape, layer.theta, layer.last_fold_mask.tolist()
+    (torch.Size([4, 3, 3]), 0.5, [False, False, False, False])
 
     Attributes
     ----------
