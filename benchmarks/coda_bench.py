@@ -100,6 +100,8 @@ def page_seconds(n: int, p: int, repeats: int = 3) -> float:
     """Median seconds of the page's first run after a table of n × p counts is uploaded (AppTest)."""
     from streamlit.testing.v1 import AppTest
 
+    if str(REPO) not in sys.path:  # the page imports ui.py from the repository root
+        sys.path.insert(0, str(REPO))
     counts = simulate_counts(n, p, seed=3, depth=20_000)
     lines = [",".join(f"otu{k}" for k in range(p))] + [",".join(f"{v:g}" for v in row) for row in counts]
     data = "\n".join(lines).encode()

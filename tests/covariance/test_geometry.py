@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -123,6 +125,24 @@ def test_the_affine_invariant_mean_is_the_packages_numpy_karcher_mean() -> None:
     np.testing.assert_array_equal(mean_covariance(covs, "riemann"), karcher.karcher_mean(covs).mean)
     reference = mean_riemann(covs)
     assert np.linalg.norm(mean_covariance(covs, "riemann") - reference) < 1e-7 * np.linalg.norm(reference)
+
+
+def test_a_mean_that_stops_early_is_said_in_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    from covwb.covariance import karcher
+
+    covs = random_spd(6, 3, seed=14)
+    assert summarise_geometry(covs, "riemann").warnings == ()
+    real = karcher.karcher_mean
+
+    def stalling(stack, **kwargs):
+        warnings.warn(
+            "Karcher mean: gradient norm 3.5e-08 > tol 1e-08 after 50 evaluations.", RuntimeWarning, stacklevel=2
+        )
+        return real(stack, **kwargs)
+
+    monkeypatch.setattr(karcher, "karcher_mean", stalling)
+    (note,) = summarise_geometry(covs, "riemann").warnings
+    assert note.startswith("The affine-invariant mean stopped before converging (Karcher mean: gradient norm 3.5e-08")
 
 
 def test_metric_registry_and_former_names() -> None:

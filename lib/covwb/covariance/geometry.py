@@ -25,6 +25,7 @@ matrix ``M`` and lives in :mod:`covwb.spd`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,8 @@ class GeometrySummary:
         Key of :data:`METRICS`.
     settings : dict
         Everything needed to reproduce the summary (metric, label, embedding method, sizes).
+    warnings : tuple of str
+        What may make the summary wrong: a mean that stopped without converging (with what to do).
     """
 
     distances: np.ndarray
@@ -146,6 +149,7 @@ class GeometrySummary:
     mean: np.ndarray
     metric: str
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 def check_spd_stack(covs: np.ndarray, *, name: str = "matrices", min_matrices: int = 2) -> np.ndarray:
@@ -384,11 +388,21 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann") -> GeometrySum
     check_metric(metric, METRICS)
     stack = check_spd_stack(covs)
     distances = pairwise_distances(stack, metric)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mean = mean_covariance(stack, metric)
+    notes = tuple(
+        f"The {METRICS[metric].lower()} mean stopped before converging ({w.message}); it is approximate. Matrices "
+        "this ill-conditioned need shrinkage (Ledoit-Wolf/OAS) or fewer channels."
+        for w in caught
+        if issubclass(w.category, (RuntimeWarning, UserWarning))
+    )
     return GeometrySummary(
         distances=distances,
         embedding=mds_embedding(distances),
-        mean=mean_covariance(stack, metric),
+        mean=mean,
         metric=metric,
+        warnings=notes,
         settings={
             "metric": metric,
             "metric_label": METRICS[metric],
