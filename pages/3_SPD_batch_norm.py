@@ -8,11 +8,11 @@ import ui
 
 ui.setup_page("SPD batch normalisation", ":material/tune:")
 
-import pandas as pd
 
 from covwb.covariance.estimators import ESTIMATORS, covariances
 from covwb.datasets.fingerprint import fingerprint
 from covwb.datasets.types import EEGDataset
+from covwb.jobs import run_plan
 from covwb.plots.spd import (
     condition_histogram,
     distance_figure,
@@ -24,9 +24,9 @@ from covwb.plots.spd import (
     spectra_figure,
 )
 from covwb.spd import demos
-from covwb.spd.batchnorm import METRICS
+from covwb.spd.batchnorm import BATCHNORM_METRICS
 from covwb.spd.synthetic import synthetic_batch
-from covwb.spd.training import VARIANTS, TrainConfig, all_curves, summarise, train_spdnet
+from covwb.spd.training import VARIANTS, TrainConfig, all_curves, plan_training, summarise, variant_warnings
 
 PANEL_LIMIT = 60
 
@@ -125,7 +125,13 @@ else:
 
 st.header("Geometry of batch normalisation")
 left, middle, right = st.columns(3)
-chosen = left.multiselect("Metrics", list(METRICS), default=list(METRICS), format_func=METRICS.get, key="bn-metrics")
+chosen = left.multiselect(
+    "Metrics",
+    list(BATCHNORM_METRICS),
+    default=list(BATCHNORM_METRICS),
+    format_func=BATCHNORM_METRICS.get,
+    key="bn-metrics",
+)
 theta = middle.slider("θ (power deformation of θ-GBW)", 0.05, 1.0, 0.5, 0.05, key="bn-theta")
 m_choice = right.selectbox("GBW metric matrix M", list(demos.M_CHOICES), format_func=demos.M_CHOICES.get, key="bn-m")
 as_coded = st.toggle("Measure the BW dispersion about I, as the published code does", key="bn-as-coded")
@@ -148,8 +154,8 @@ else:
     panels = {}
     with ui.user_errors():
         for i, metric in enumerate(chosen):
-            progress.progress(i / len(chosen), text=f"{METRICS[metric]} batch norm: mean, distances, MDS…")
-            panels[METRICS[metric]] = ui.session_cached(
+            progress.progress(i / len(chosen), text=f"{BATCHNORM_METRICS[metric]} batch norm: mean, distances, MDS…")
+            panels[BATCHNORM_METRICS[metric]] = ui.session_cached(
                 ("bn-panel", data_id, metric, theta, m_choice, as_coded),
                 lambda metric=metric: demos.geometry_panel(
                     panel_covs,
@@ -225,39 +231,33 @@ lr = right.select_slider("Learning rate", [1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2], 
 config = TrainConfig(n_hidden=int(n_hidden), epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), theta=theta)
 run_key = ("train", data_id, tuple(variants), int(n_seeds), config)
 if st.button("Train", type="primary", key="tr-run", disabled=not variants):
-    total = len(variants) * int(n_seeds) * config.epochs
     progress = st.progress(0.0, text="Starting…")
-    live = st.empty()
-    rows: list[dict] = []
-
-    def on_epoch(variant: str, seed: int, record) -> None:
-        rows.append({"variant": VARIANTS[variant], "seed": seed, **record.__dict__})
-        progress.progress(
-            len(rows) / total, text=f"{VARIANTS[variant]}, seed {seed}: epoch {record.epoch}/{config.epochs}"
-        )
-        live.plotly_chart(learning_curves_figure(pd.DataFrame(rows)), key=f"live-{len(rows)}")
-
     with ui.user_errors():
-        results = [
-            train_spdnet(covs, labels, variant, seed=seed, config=config, callback=on_epoch)
-            for variant in variants
-            for seed in range(int(n_seeds))
-        ]
+        plan = plan_training(covs, labels, variants, range(int(n_seeds)), config)
+        by_variant = run_plan(plan, progress=lambda fraction, text: progress.progress(fraction, text=text))
+        st.session_state["spd-training"] = (run_key, [run for runs in by_variant.values() for run in runs])
     progress.empty()
-    live.empty()
-    st.session_state["spd-training"] = (run_key, results)
 
 stored = st.session_state.get("spd-training")
 if stored is None or stored[0] != run_key:
-    st.caption("Choose the variants and press Train; curves appear live, epoch by epoch.")
+    st.caption(
+        "Choose the variants and press Train: each variant × seed is one training run, and the bar moves as each "
+        "run finishes, with the time left."
+    )
 else:
     results = stored[1]
     train_settings = {**data_settings, **config.__dict__, "variants": variants, "seeds": int(n_seeds)}
+    for warning in variant_warnings(results):
+        st.warning(warning)
     curves = all_curves(results)
+    st.caption(
+        "Folded: training matrices whose Bures-Wasserstein exponential map ran past the end of its geodesic in the "
+        "batch norm that epoch (outputs reflected back instead of normalised); AIRM, LEM and no BN cannot fold."
+    )
     fig = learning_curves_figure(curves)
     ui.show_figure(fig, "spdnet-curves", train_settings)
     table = summarise(results)
-    st.subheader("Test accuracy over seeds")
+    st.subheader("Test accuracy and folding over seeds")
     st.dataframe(table, hide_index=True)
     ui.table_download(table, "spdnet-accuracy", train_settings)
     ui.table_download(curves, "spdnet-curves-table", train_settings)

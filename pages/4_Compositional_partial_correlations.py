@@ -10,20 +10,23 @@ ui.setup_page("Compositional partial correlations", ":material/donut_small:")
 
 import pandas as pd
 
-from covwb.coda.analysis import METHODS, analyse, choose_method
+from covwb.coda.analysis import analyse
 from covwb.coda.biplot import clr_pca
 from covwb.coda.closure import composition_matrix, suggest_parts
 from covwb.coda.contrasts import graphical_lasso_clr, pair_table
 from covwb.coda.demonstrations import reference_independence, subcompositional_incoherence
+from covwb.coda.estimator import METHODS, choose_method
 from covwb.coda.filtering import FILTERS, check_displayable, filter_parts
 from covwb.coda.variation import most_variable_parts
 from covwb.coda.zeros import ZERO_METHODS, replace_zeros, zero_summary
 from covwb.datasets.fingerprint import fingerprint
 from covwb.io.tables import numeric_columns
 from covwb.plots.coda import (
+    ALL_NAMES_UP_TO,
     bars_figure,
     biplot_figure,
     correlation_panels,
+    default_label_count,
     network_figure,
     reference_figure,
     subcomposition_figure,
@@ -124,6 +127,8 @@ st.caption(
         )
     )
 )
+for warning in replaced.warnings:
+    st.warning(warning)
 if zeros.total:
     fig = bars_figure(
         {"zeros": zeros.per_part["zeros"].to_numpy()},
@@ -152,6 +157,8 @@ with ui.user_errors():
         )
 settings = result.settings
 partial = result.partial
+for warning in result.warnings:
+    st.warning(warning)
 
 st.header("Variation array")
 left, right = st.columns([2, 1])
@@ -166,7 +173,7 @@ with right:
             "part": names,
             "centre": result.centre,
             "clr_variance": result.clr_variances,
-            "partial_variance": partial.partial_variances,
+            "partial_variance": partial.partial_variances_,
         }
     )
     show_table(summary, "centre-and-variances", settings)
@@ -178,15 +185,15 @@ with st.expander("Variation array as a table (variances above the diagonal, mean
 st.header("Correlations side by side")
 shrink_note = (
     f" (λ = {settings['lambda']:.4f}, λ_var = {settings['lambda_var']:.4f})"
-    if partial.method == "basis-shrinkage"
+    if partial.method_ == "basis-shrinkage"
     else ""
 )
-st.caption(f"Partial correlations by {METHODS[partial.method]}{shrink_note}.")
+st.caption(f"Partial correlations by {METHODS[partial.method_]}{shrink_note}.")
 fig = correlation_panels(
     {
         "Raw proportions (Pearson)": result.proportion_correlation,
         "clr (Pearson)": result.clr_correlation,
-        "Partial (given all other parts)": partial.pcor,
+        "Partial (given all other parts)": partial.partial_correlation_,
     },
     names,
     title="Spurious, marginal and partial correlation of the parts",
@@ -194,7 +201,7 @@ fig = correlation_panels(
 ui.show_figure(fig, "correlations", settings)
 pairs = pair_table(
     {
-        "partial_correlation": partial.pcor,
+        "partial_correlation": partial.partial_correlation_,
         "clr_correlation": result.clr_correlation,
         "proportion_correlation": result.proportion_correlation,
         "proportionality_rho_p": result.proportionality,
@@ -206,11 +213,21 @@ if len(pairs) > MAX_PAIR_ROWS:
 show_table(pairs.head(MAX_PAIR_ROWS), "pairs", {**settings, "pairs_shown": min(len(pairs), MAX_PAIR_ROWS)})
 
 st.header("Partial-correlation network")
-threshold = st.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
+left, right = st.columns(2)
+threshold = left.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
+edge_labels = right.slider(
+    "Label the strongest edges (and name their parts)",
+    0,
+    min(100, D * (D - 1) // 2),
+    min(default_label_count(D), D * (D - 1) // 2),
+    key=f"coda-edge-labels-{D}",
+    help=f"Above {ALL_NAMES_UP_TO} parts only the parts at the ends of the labelled edges are named; "
+    "every part shows its name on hover.",
+)
 ui.show_figure(
-    network_figure(partial.pcor, names, threshold, title="Partial correlations"),
+    network_figure(partial.partial_correlation_, names, threshold, title="Partial correlations", n_labels=edge_labels),
     "network",
-    {**settings, "threshold": threshold},
+    {**settings, "threshold": threshold, "labelled_edges": edge_labels},
 )
 with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
     if st.checkbox("Fit the graphical lasso", value=False, key="coda-glasso"):
@@ -220,15 +237,15 @@ with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
                 ("coda-glasso", key, alpha), lambda: graphical_lasso_clr(replaced.values, alpha), public=dataset.builtin
             )
         ui.show_figure(
-            network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}"),
+            network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}", n_labels=edge_labels),
             "glasso-network",
-            {**settings, **graph.settings},
+            {**settings, **graph.settings, "labelled_edges": edge_labels},
         )
 
 st.header("Partial variances")
 ui.show_figure(
     bars_figure(
-        {"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances},
+        {"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances_},
         names,
         title="clr variance and partial variance of each part",
         yaxis="variance",
@@ -285,9 +302,19 @@ group = st.selectbox(
     "Colour samples by", group_options, index=group_options.index(suggested_group), key=f"coda-group-{data_id}"
 )
 groups = None if group == "(none)" else frame[group].astype(str).tolist()
+ray_labels = st.slider(
+    "Name the parts with the longest rays",
+    0,
+    D,
+    default_label_count(D),
+    key=f"coda-ray-labels-{D}",
+    help="The other parts are drawn as thin grey rays that show their name on hover.",
+)
 pca = clr_pca(replaced.values, 2)
 ui.show_figure(
-    biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups), "biplot", {**settings, "colour_by": group}
+    biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups, n_labels=ray_labels),
+    "biplot",
+    {**settings, "colour_by": group, "named_parts": ray_labels},
 )
 
 st.header("Ternary diagram")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,38 @@ def test_count_upload_with_many_zeros_uses_shrinkage() -> None:
     at.checkbox(key="coda-glasso").check().run()
     assert_clean(at)
     assert charts(at) == 8
+
+
+def _chart(at: AppTest, title: str) -> dict:
+    """The first Plotly figure whose title starts with ``title``, as its JSON dict."""
+    figures = (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
+    return next(f for f in figures if f["layout"].get("title", {}).get("text", "").startswith(title))
+
+
+def test_127_part_count_table_labels_only_the_strongest_parts_and_edges() -> None:
+    """Issue 12 §10: a gut-microbiome-sized table (289 samples x 127 taxa, mostly zeros) stays readable."""
+    rng = np.random.default_rng(2)
+    counts = rng.negative_binomial(0.2, 0.1, size=(289, 127))
+    counts[:, :2] += rng.poisson(30.0, size=(289, 1))  # two taxa that rise and fall together
+    assert (counts == 0).mean() > 0.5
+    at = _upload("otus.csv", _csv([f"OTU_{k}" for k in range(127)], counts))
+    assert_clean(at)
+    assert any("were zero and were replaced" in w.value for w in at.warning)
+    at.slider(key="coda-threshold").set_value(0.1).run()
+    network = _chart(at, "Partial correlations")
+    edge_labels = next(t for t in network["data"] if t.get("name") == "edge labels")
+    named = next(t for t in network["data"] if t.get("name") == "named parts")
+    assert len(edge_labels["text"]) == 15 and 2 <= len(named["text"]) <= 30
+    assert {"OTU_0", "OTU_1"} <= set(named["text"])
+    biplot = _chart(at, "Compositional biplot")
+    assert len([t for t in biplot["data"][-1]["text"] if t]) == 15
+    widget(at.slider, "Label the strongest edges").set_value(3).run()
+    widget(at.slider, "Name the parts with the longest rays").set_value(4).run()
+    assert_clean(at)
+    network, biplot = _chart(at, "Partial correlations"), _chart(at, "Compositional biplot")
+    assert len(next(t for t in network["data"] if t.get("name") == "edge labels")["text"]) == 3
+    assert len(next(t for t in network["data"] if t.get("name") == "named parts")["text"]) <= 6
+    assert len([t for t in biplot["data"][-1]["text"] if t]) == 4
 
 
 def test_too_many_parts_are_filtered_or_explained() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -111,6 +113,45 @@ def test_mean_of_two_commuting_matrices(metric: str, expected) -> None:
     Q = np.linalg.qr(np.random.default_rng(8).standard_normal((3, 3)))[0]
     covs = np.stack([Q @ np.diag(a) @ Q.T, Q @ np.diag(b) @ Q.T])
     np.testing.assert_allclose(mean_covariance(covs, metric), Q @ np.diag(expected(a, b)) @ Q.T, atol=1e-7)
+
+
+def test_the_affine_invariant_mean_is_the_packages_numpy_karcher_mean() -> None:
+    """One Karcher mean per backend: the explorer's mean is covwb.covariance.karcher's, equal to pyRiemann's."""
+    from pyriemann.geometry.mean import mean_riemann
+
+    from covwb.covariance import karcher
+
+    covs = random_spd(30, 6, seed=12)
+    np.testing.assert_array_equal(mean_covariance(covs, "riemann"), karcher.karcher_mean(covs).mean)
+    reference = mean_riemann(covs)
+    assert np.linalg.norm(mean_covariance(covs, "riemann") - reference) < 1e-7 * np.linalg.norm(reference)
+
+
+def test_a_mean_that_stops_early_is_said_in_the_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    from covwb.covariance import karcher
+
+    covs = random_spd(6, 3, seed=14)
+    assert summarise_geometry(covs, "riemann").warnings == ()
+    real = karcher.karcher_mean
+
+    def stalling(stack, **kwargs):
+        warnings.warn(
+            "Karcher mean: gradient norm 3.5e-08 > tol 1e-08 after 50 evaluations.", RuntimeWarning, stacklevel=2
+        )
+        return real(stack, **kwargs)
+
+    monkeypatch.setattr(karcher, "karcher_mean", stalling)
+    (note,) = summarise_geometry(covs, "riemann").warnings
+    assert note.startswith("The affine-invariant mean stopped before converging (Karcher mean: gradient norm 3.5e-08")
+
+
+def test_metric_registry_and_former_names() -> None:
+    assert geometry.check_metric("gbw_theta").short == "θ-GBW"
+    assert METRICS == {m.name: m.label for m in geometry.SPD_METRICS.values() if m.numpy}
+    with pytest.raises(ParameterError, match="'airm' \\(now called 'riemann'\\); choose one of 'riemann', 'logeuclid'"):
+        pairwise_distances(random_spd(3, 2, seed=13), "airm")
+    with pytest.raises(ParameterError, match="choose one of 'riemann', 'logeuclid', 'wasserstein', 'euclid'\\.$"):
+        mean_covariance(random_spd(3, 2, seed=13), "gbw")
 
 
 def test_mds_recovers_a_planar_configuration() -> None:

@@ -15,7 +15,7 @@ from covwb.spd.synthetic import synthetic_batch
 @pytest.fixture(scope="module")
 def panels() -> dict:
     X = synthetic_batch(8, 3, 2.0, seed=0).matrices
-    return {label: geometry_panel(X, metric) for label, metric in (("AIRM", "airm"), ("BW", "bw"))}
+    return {label: geometry_panel(X, metric) for label, metric in (("AIRM", "riemann"), ("BW", "wasserstein"))}
 
 
 def test_panel_figures(panels: dict) -> None:
@@ -43,13 +43,14 @@ def test_table_figures() -> None:
     failures = pd.DataFrame(
         {
             "log10_condition": [1.0, 1.0],
-            "metric": ["bw", "bw"],
+            "metric": ["wasserstein", "wasserstein"],
             "dtype": ["float64", "float32"],
             "failure_rate": [0.0, 0.5],
         }
     )
     fig = plots.failure_figure(failures)
     assert [t.line.dash for t in fig.data] == ["solid", "dash"] and fig.data[1].y[0] == 50.0
+    assert [t.name for t in fig.data] == ["BW float64", "BW float32"]
     curves = pd.DataFrame(
         {
             "epoch": [1, 2, 1, 2],
@@ -57,11 +58,17 @@ def test_table_figures() -> None:
             "seed": [0, 0, 1, 1],
             "train_loss": [1.0, 0.5, 1.0, 0.7],
             "test_accuracy": [0.5, 0.6, 0.5, 0.8],
+            "folded_train_percent": [0.0, 10.0, 0.0, 30.0],
         }
     )
     fig = plots.learning_curves_figure(curves)
     np.testing.assert_allclose(fig.data[0].y, [1.0, 0.6])
     np.testing.assert_allclose(fig.data[1].y, [50.0, 70.0])
+    # folding beside the curves: mean over seeds and the worst seed
+    assert [a.text for a in fig.layout.annotations][2] == "Folded in BW batch norm"
+    np.testing.assert_allclose(fig.data[2].y, [0.0, 20.0])
+    np.testing.assert_allclose(fig.data[3].y, [0.0, 30.0])
+    assert fig.data[2].xaxis == fig.data[3].xaxis == "x3" and fig.data[3].line.dash == "dot"
     for builder in (
         plots.mean_residual_figure,
         plots.ridge_figure,

@@ -7,8 +7,15 @@ import pytest
 import torch
 
 from covwb.errors import ParameterError, SPDInputError
-from covwb.spd.batchnorm import METRICS, SPDBatchNorm, karcher_mean
-from covwb.spd.bures_wasserstein import gbw_barycentre, gbw_distance2
+from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean
+from covwb.spd.bures_wasserstein import (
+    bw_barycentre,
+    bw_log,
+    bw_transport,
+    fold_margin,
+    gbw_barycentre,
+    gbw_distance2,
+)
 from covwb.spd.matrix_functions import logm, sqrtm_invsqrtm
 from tests.spd.conftest import random_spd
 
@@ -25,11 +32,11 @@ def _randomise(layer: SPDBatchNorm, seed: int) -> None:
 
 def _mean_and_dispersion(layer: SPDBatchNorm, out: torch.Tensor) -> tuple[torch.Tensor, float]:
     B = layer.bias_matrix().detach()
-    if layer.metric == "airm":
+    if layer.metric == "riemann":
         mean = karcher_mean(out, tol=1e-14, max_iter=200)[0]
         inv_root = sqrtm_invsqrtm(B)[1]
         d2 = (logm(inv_root @ out @ inv_root) ** 2).sum((-1, -2))
-    elif layer.metric == "lem":
+    elif layer.metric == "logeuclid":
         mean = torch.linalg.matrix_exp(logm(out).mean(0))
         d2 = ((logm(out) - logm(B)) ** 2).sum((-1, -2))
     else:
@@ -39,7 +46,7 @@ def _mean_and_dispersion(layer: SPDBatchNorm, out: torch.Tensor) -> tuple[torch.
     return mean - B, float(d2.mean())
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
 @pytest.mark.parametrize("iterations", [0, 200])
 def test_output_mean_is_the_bias_and_dispersion_the_weight_squared(metric: str, iterations: int) -> None:
     X = torch.from_numpy(random_spd(16, 4, 20))
@@ -55,14 +62,14 @@ def test_output_mean_is_the_bias_and_dispersion_the_weight_squared(metric: str, 
 
 def test_dispersion_about_the_identity_misses_the_target() -> None:
     X = torch.from_numpy(3.0 * random_spd(16, 4, 21))
-    layer = SPDBatchNorm(4, "bw", eps=0.0, dispersion_about="identity", mean_iterations=100)
+    layer = SPDBatchNorm(4, "wasserstein", eps=0.0, dispersion_about="identity", mean_iterations=100)
     with torch.no_grad():
         out = layer(X)
     _, dispersion = _mean_and_dispersion(layer, out)
     assert abs(dispersion - 0.25) > 0.05
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
 def test_eval_mode_uses_the_running_statistics(metric: str) -> None:
     X = torch.from_numpy(random_spd(10, 3, 22))
     layer = SPDBatchNorm(3, metric, momentum=1.0, mean_iterations=100, mean_tol=1e-14)
@@ -75,7 +82,7 @@ def test_eval_mode_uses_the_running_statistics(metric: str) -> None:
     assert int(layer.num_batches_tracked) == 2
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
 def test_gradients_are_exact_and_reach_every_parameter(metric: str) -> None:
     X = torch.from_numpy(random_spd(4, 3, 23))
     layer = SPDBatchNorm(3, metric)
@@ -100,20 +107,63 @@ def test_gradient_is_finite_at_the_initial_identity_bias() -> None:
 
 def test_folding_is_reported() -> None:
     X = torch.from_numpy(random_spd(10, 4, 26, samples=4))
-    layer = SPDBatchNorm(4, "bw", weight_init=3.0)
+    layer = SPDBatchNorm(4, "wasserstein", weight_init=3.0)
     with torch.no_grad():
         layer(X)
     assert layer.last_fold_fraction > 0
 
 
+def _batch_with_low_outliers(n_matrices: int, n: int, seed: int) -> torch.Tensor:
+    """Matrices near the identity, two of them with almost no power along one direction."""
+    X = random_spd(n_matrices, n, seed, samples=200)
+    shrink = np.eye(n)
+    shrink[0, 0] = 0.05
+    X[:2] = shrink @ X[:2] @ shrink
+    return torch.from_numpy(X)
+
+
+def test_fold_mask_is_the_fold_margin_of_each_exponential() -> None:
+    """Folding as defined by ``fold_margin``, recomputed from the BW formulas for a random bias."""
+    X = _batch_with_low_outliers(24, 4, 30)
+    layer = SPDBatchNorm(4, "wasserstein", eps=0.0, mean_iterations=500, mean_tol=1e-14, weight_init=0.8)
+    _randomise(layer, 4)
+    with torch.no_grad():
+        layer.weight.fill_(0.8)
+        layer(X)
+        B = layer.bias_matrix()
+    G = bw_barycentre(X, tol=1e-14, max_iter=500).mean
+    eye = torch.eye(4, dtype=torch.float64)
+    W = bw_transport(G, eye, bw_log(G, X))
+    W_hat = W - W.mean(0)
+    scale = 0.8 / torch.sqrt((W_hat**2).sum() / (4 * len(X)))
+    margin = fold_margin(B, bw_transport(eye, B, scale * W_hat))
+    assert bool((margin <= 0).any()) and bool((margin > 0).any())
+    assert torch.equal(layer.last_fold_mask, margin <= 0)
+    assert layer.last_fold_fraction == pytest.approx(float((margin <= 0).double().mean()))
+
+
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
+def test_outputs_do_not_depend_on_the_input_scale(metric: str) -> None:
+    """So scaling the inputs can neither cause nor prevent folding."""
+    X = _batch_with_low_outliers(24, 4, 31)
+    layers = [SPDBatchNorm(4, metric, eps=0.0, mean_iterations=3, weight_init=0.8) for _ in range(2)]
+    with torch.no_grad():
+        small, large = layers[0](X), layers[1](1e4 * X)
+    np.testing.assert_allclose(small.numpy(), large.numpy(), rtol=1e-7, atol=1e-9)
+    assert torch.equal(layers[0].last_fold_mask, layers[1].last_fold_mask)
+    assert layers[0].last_fold_fraction == (0.0 if metric in ("riemann", "logeuclid") else 2 / 24)
+
+
 def test_bad_settings_and_batches_raise_typed_errors() -> None:
+    with pytest.raises(ParameterError, match="'euclid'.*choose one of 'riemann', 'logeuclid', 'wasserstein'"):
+        SPDBatchNorm(3, "euclid")
+    with pytest.raises(ParameterError, match="now called 'wasserstein'"):
+        SPDBatchNorm(3, "bw")
     with pytest.raises(ParameterError):
-        SPDBatchNorm(3, "riemann")
+        SPDBatchNorm(3, "wasserstein", theta=0.5)
     with pytest.raises(ParameterError):
-        SPDBatchNorm(3, "bw", theta=0.5)
-    with pytest.raises(ParameterError):
-        SPDBatchNorm(3, "pgbw", theta=0.0)
-    layer = SPDBatchNorm(3, "bw")
+        SPDBatchNorm(3, "gbw_theta", theta=0.0)
+    layer = SPDBatchNorm(3, "wasserstein")
     with pytest.raises(ParameterError, match="at least 2"):
         layer(torch.eye(3, dtype=torch.float64)[None])
     with pytest.raises(SPDInputError, match="shape"):
@@ -124,7 +174,7 @@ def test_bad_settings_and_batches_raise_typed_errors() -> None:
         layer(bad)
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
 def test_refit_sets_running_statistics_so_eval_normalises_exactly(metric: str) -> None:
     X = torch.from_numpy(random_spd(16, 4, 28))
     layer = SPDBatchNorm(4, metric, eps=0.0, mean_tol=1e-14)

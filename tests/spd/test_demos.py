@@ -7,22 +7,22 @@ import pytest
 
 from covwb.errors import ParameterError, SPDInputError
 from covwb.spd import demos
-from covwb.spd.batchnorm import METRICS
+from covwb.spd.batchnorm import BATCHNORM_METRICS
 from covwb.spd.synthetic import synthetic_batch
 from tests.spd.conftest import random_spd
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
 def test_panel_normalises_to_the_target_dispersion(metric: str) -> None:
     X = synthetic_batch(12, 4, 3.0, seed=2).matrices
-    panel = demos.geometry_panel(X, metric, m_choice="airm_mean")
+    panel = demos.geometry_panel(X, metric, m_choice="riemann_mean")
     target = panel.settings["target_dispersion"]
     assert float(np.mean(panel.distance_after**2)) == pytest.approx(target, rel=1e-3)
     assert panel.eigvals_before.shape == panel.eigvals_after.shape == (12, 4)
     assert panel.embedding_before.shape == panel.embedding_after.shape == (12, 2)
     # With the bias at I, BN shrinks the condition numbers of this ill-conditioned batch; with
     # M = the batch's AIRM mean, the GBW outputs are centred at M instead (M plays the role of I).
-    if metric in ("airm", "lem", "bw"):
+    if metric in ("riemann", "logeuclid", "wasserstein"):
         assert np.median(panel.log10_condition_after) < np.median(panel.log10_condition_before)
     else:
         assert np.median(panel.log10_condition_after) > 1.0
@@ -30,18 +30,12 @@ def test_panel_normalises_to_the_target_dispersion(metric: str) -> None:
 
 def test_panel_summary_reports_each_metric() -> None:
     X = synthetic_batch(8, 3, 2.0, seed=4).matrices
-    table = demos.panel_summary({"BW": demos.geometry_panel(X, "bw"), "LEM": demos.geometry_panel(X, "lem")})
+    table = demos.panel_summary(
+        {"BW": demos.geometry_panel(X, "wasserstein"), "LEM": demos.geometry_panel(X, "logeuclid")}
+    )
     assert list(table["metric"]) == ["BW", "LEM"]
     np.testing.assert_allclose(table["dispersion after"], table["target dispersion"], rtol=1e-3)
     assert (table["folded (%)"] == 0).all()
-
-
-def test_pairwise_distances_match_pyriemann() -> None:
-    from covwb.covariance.geometry import pairwise_distances
-
-    X = random_spd(5, 3, 40)
-    for metric, name in (("airm", "riemann"), ("lem", "logeuclid"), ("bw", "wasserstein")):
-        np.testing.assert_allclose(demos.pairwise(X, metric), pairwise_distances(X, name), atol=1e-9)
 
 
 def test_ridge_sensitivity_matches_the_closed_form() -> None:
@@ -65,7 +59,7 @@ def test_mean_residuals_show_one_step_versus_converged() -> None:
 
 
 def test_precision_failures_only_in_float32_at_high_condition() -> None:
-    table = demos.precision_failures(np.array([2.0, 9.0]), metrics=("lem", "bw"), dim=4, n_matrices=6)
+    table = demos.precision_failures(np.array([2.0, 9.0]), metrics=("logeuclid", "wasserstein"), dim=4, n_matrices=6)
     assert set(table.columns) == {"log10_condition", "metric", "dtype", "failure_rate"}
     assert (table[table.dtype == "float64"].failure_rate == 0).all()
     assert (table[table.log10_condition == 2.0].failure_rate == 0).all()
@@ -75,15 +69,15 @@ def test_precision_failures_only_in_float32_at_high_condition() -> None:
 def test_bad_input_raises_typed_errors() -> None:
     X = random_spd(4, 3, 41)
     with pytest.raises(SPDInputError):
-        demos.geometry_panel(X[:2], "bw")
+        demos.geometry_panel(X[:2], "wasserstein")
     asym = X.copy()
     asym[0, 0, 1] += 1.0
     with pytest.raises(SPDInputError):
-        demos.geometry_panel(asym, "bw")
+        demos.geometry_panel(asym, "wasserstein")
     not_pd = X.copy()
     not_pd[1] = -np.eye(3)
     with pytest.raises(SPDInputError):
-        demos.geometry_panel(not_pd, "airm")
+        demos.geometry_panel(not_pd, "riemann")
     with pytest.raises(SPDInputError):
         demos.mean_residuals(np.ones((3, 2, 3)))
     with pytest.raises(ParameterError):

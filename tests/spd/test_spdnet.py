@@ -16,7 +16,7 @@ from tests.spd.conftest import random_spd
 def test_stiefel_weights_are_updated_and_stay_orthonormal() -> None:
     X = torch.from_numpy(random_spd(20, 6, 30))
     y = torch.arange(20) % 2
-    net = SPDNet(6, 3, 2, "bw", seed=1)
+    net = SPDNet(6, 3, 2, "wasserstein", seed=1)
     before = net.bimap.weight.detach().clone()
     optimiser = StiefelAdam(net.parameters(), lr=1e-2)
     for _ in range(3):

@@ -7,22 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from covwb.coda.contrasts import clr_correlation, proportion_correlation, proportionality
-from covwb.coda.partial_correlation import PartialCorrelations, partial_correlations
-from covwb.coda.shrinkage import basis_shrinkage_pcor
+from covwb.coda.estimator import CompositionalPartialCorrelation, choose_method
 from covwb.coda.variation import VariationArray, centre, clr_variances, variation_array
-from covwb.errors import ParameterError
-
-METHODS: dict[str, str] = {
-    "auto": "Automatic: exact when there are more samples than parts, else basis shrinkage",
-    "exact": "Exact Γ⁺ (Erb 2020)",
-    "basis-shrinkage": "Basis shrinkage (propr pcor.bshrink)",
-}
-"""Partial-correlation estimators offered."""
-
-EXACT_MAX_PARTS = 3000
-"""Above this many parts the automatic choice takes basis shrinkage (a D³ Cholesky is then too slow)."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +32,12 @@ class CompositionAnalysis:
         Closed geometric mean.
     proportion_correlation, clr_correlation, proportionality : ndarray, shape (D, D)
         Contrast measures (see :mod:`covwb.coda.contrasts`).
-    partial : PartialCorrelations
-        Partial correlations and partial variances.
+    partial : CompositionalPartialCorrelation
+        The fitted estimator: partial correlations, partial variances, method, route, intensities.
     settings : dict
         What produced the result (zero handling, method, route, intensities).
+    warnings : tuple of str
+        The estimator's warnings (:attr:`CompositionalPartialCorrelation.warnings_`).
     """
 
     parts: tuple[str, ...]
@@ -57,17 +48,9 @@ class CompositionAnalysis:
     proportion_correlation: np.ndarray
     clr_correlation: np.ndarray
     proportionality: np.ndarray
-    partial: PartialCorrelations
+    partial: CompositionalPartialCorrelation
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-def choose_method(method: str, n: int, D: int) -> str:
-    """Resolve ``"auto"``: exact when n > D and D ≤ ``EXACT_MAX_PARTS``, otherwise basis shrinkage."""
-    if method not in METHODS:
-        raise ParameterError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
-    if method != "auto":
-        return method
-    return "exact" if n > D and D <= EXACT_MAX_PARTS else "basis-shrinkage"
+    warnings: tuple[str, ...] = ()
 
 
 def analyse(
@@ -87,7 +70,7 @@ def analyse(
     parts : sequence of str
         Names of the D parts.
     method : {"auto", "exact", "basis-shrinkage"}
-        Partial-correlation estimator.
+        Partial-correlation estimator (:data:`covwb.coda.estimator.METHODS`).
     settings : dict, optional
         Settings of the earlier steps (zero replacement), merged into the result's settings.
     progress : callable, optional
@@ -109,8 +92,10 @@ def analyse(
     report(
         0.5, "Exact partial correlations (Cholesky)" if chosen == "exact" else "Basis-shrinkage partial correlations"
     )
-    partial = partial_correlations(X, parts) if chosen == "exact" else basis_shrinkage_pcor(X, parts)
+    estimator = CompositionalPartialCorrelation(method=chosen, zero_replacement=None, store_covariance=False)
+    estimator.fit(pd.DataFrame(X, columns=[str(p) for p in parts]))
     report(1.0, "Done")
+    found = {k: estimator.diagnostics_[k] for k in ("method", "route", "lambda", "lambda_var", "condition_number")}
     return CompositionAnalysis(
         parts=tuple(parts),
         variation=variation,
@@ -120,6 +105,7 @@ def analyse(
         proportion_correlation=raw,
         clr_correlation=clr_corr,
         proportionality=rho_p,
-        partial=partial,
-        settings={**(settings or {}), **partial.settings, "method_requested": method},
+        partial=estimator,
+        settings={**(settings or {}), **found, "n": n, "D": D, "method_requested": method},
+        warnings=estimator.warnings_,
     )

@@ -44,7 +44,7 @@ class PartialCorrelations:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def inverse_spd(A: np.ndarray, what: str) -> np.ndarray:
+def inverse_spd(A: np.ndarray, what: str) -> tuple[np.ndarray, float]:
     """Inverse of a symmetric positive definite matrix through its Cholesky factor (LAPACK potrf/potri).
 
     Parameters
@@ -56,8 +56,10 @@ def inverse_spd(A: np.ndarray, what: str) -> np.ndarray:
 
     Returns
     -------
-    ndarray, shape (p, p)
+    inverse : ndarray, shape (p, p)
         ``A⁻¹``, symmetric.
+    rcond : float
+        LAPACK's estimate (pocon, O(p²) from the factor) of the reciprocal 1-norm condition number of ``A``.
 
     Raises
     ------
@@ -67,11 +69,12 @@ def inverse_spd(A: np.ndarray, what: str) -> np.ndarray:
     factor, info = lapack.dpotrf(A, lower=False, clean=False, overwrite_a=False)
     if info != 0:
         raise ParameterError(f"The {what} is not positive definite, so it cannot be inverted.")
+    rcond, _ = lapack.dpocon(factor, float(np.abs(A).sum(axis=0).max()), uplo="U")
     inverse, info = lapack.dpotri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise ParameterError(f"The {what} is singular, so it cannot be inverted.")
     upper = np.triu(inverse)
-    return upper + np.triu(inverse, 1).T
+    return upper + np.triu(inverse, 1).T, float(rcond)
 
 
 def clr_precision(gamma: np.ndarray) -> np.ndarray:
@@ -87,15 +90,20 @@ def clr_precision(gamma: np.ndarray) -> np.ndarray:
     ndarray, shape (D, D)
         The Moore-Penrose inverse ``Ω``; its rows sum to zero.
     """
+    return _clr_precision(gamma)[0]
+
+
+def _clr_precision(gamma: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(Ω, condition number of Γ + 11ᵀ/D)``; see :func:`clr_precision`."""
     D = gamma.shape[0]
     try:
-        inverse = inverse_spd(gamma + 1.0 / D, "clr covariance")
+        inverse, rcond = inverse_spd(gamma + 1.0 / D, "clr covariance")
     except ParameterError:
         raise ParameterError(
             "The clr covariance is singular (fewer samples than parts, or parts that are exact multiples of "
             "each other), so exact partial correlations do not exist; use basis shrinkage."
         ) from None
-    return inverse - 1.0 / D
+    return inverse - 1.0 / D, (1.0 / rcond if rcond > 0 else float("inf"))
 
 
 def pcor_from_precision(omega: np.ndarray) -> np.ndarray:
@@ -109,6 +117,9 @@ def pcor_from_precision(omega: np.ndarray) -> np.ndarray:
 def partial_correlations(X: np.ndarray, parts: Sequence[str] | None = None) -> PartialCorrelations:
     """Exact partial correlations and partial variances of the parts of a composition.
 
+    The computation behind :class:`~covwb.coda.estimator.CompositionalPartialCorrelation` with
+    ``method="exact"`` on strictly positive data (which adds validation, zero replacement and warnings).
+
     Parameters
     ----------
     X : ndarray, shape (n, D)
@@ -119,21 +130,35 @@ def partial_correlations(X: np.ndarray, parts: Sequence[str] | None = None) -> P
     Returns
     -------
     PartialCorrelations
-        ``method="exact"``.
+        ``method="exact"``; settings carry ``condition_number``, LAPACK's estimate for ``Γ + 11ᵀ/D``.
 
     Raises
     ------
     ParameterError
         Fewer samples than needed or a singular clr covariance (the message points to basis shrinkage).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).lognormal(size=(30, 4))
+    >>> result = partial_correlations(X, ["a", "b", "c", "d"])
+    >>> result.pcor.shape, bool(np.allclose(np.diag(result.pcor), 1.0))
+    ((4, 4), True)
     """
     X = np.asarray(X, dtype=np.float64)
     n, D = X.shape
-    names = tuple(parts) if parts is not None else tuple(str(i + 1) for i in range(D))
     if n < D:
         raise ParameterError(
             f"Exact partial correlations of {D} parts need at least {D} samples (got {n}); use basis shrinkage."
         )
-    omega = clr_precision(clr_covariance(X))
+    return exact_from_clr_covariance(clr_covariance(X), n, parts)
+
+
+def exact_from_clr_covariance(gamma: np.ndarray, n: int, parts: Sequence[str] | None = None) -> PartialCorrelations:
+    """Exact partial correlations from a clr covariance ``Γ`` (D, D) of ``n`` samples (see :func:`partial_correlations`)."""
+    D = gamma.shape[0]
+    names = tuple(parts) if parts is not None else tuple(str(i + 1) for i in range(D))
+    omega, condition = _clr_precision(gamma)
     diagonal = np.diag(omega)
     if not np.all(diagonal > 0):
         raise ParameterError("The clr covariance is numerically singular; use basis shrinkage.")
@@ -142,5 +167,12 @@ def partial_correlations(X: np.ndarray, parts: Sequence[str] | None = None) -> P
         pcor=pcor_from_precision(omega),
         partial_variances=1.0 / diagonal,
         method="exact",
-        settings={"method": "exact", "route": "cholesky", "n": n, "D": D, "denominator": "n-1"},
+        settings={
+            "method": "exact",
+            "route": "cholesky",
+            "n": n,
+            "D": D,
+            "denominator": "n-1",
+            "condition_number": condition,
+        },
     )

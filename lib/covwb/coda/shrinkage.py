@@ -116,11 +116,16 @@ def cov_shrink(x: np.ndarray) -> tuple[np.ndarray, float, float]:
         The two intensities.
     """
     s = shrinkage_intensities(x)
+    return shrunk_covariance(s), s.lam, s.lam_var
+
+
+def shrunk_covariance(s: ShrinkageIntensities) -> np.ndarray:
+    """The shrunk covariance ``diag(√v*) R* diag(√v*)`` of :func:`cov_shrink`, shape (D, D), from its intensities."""
     n = s.standardised.shape[0]
     R = (1.0 - s.lam) * (s.standardised.T @ s.standardised) / (n - 1)
     R[np.diag_indices_from(R)] = 1.0
     scale = np.sqrt(s.shrunk_variances)
-    return R * scale[:, None] * scale[None, :], s.lam, s.lam_var
+    return R * scale[:, None] * scale[None, :]
 
 
 def basis_shrinkage_pcor(
@@ -147,7 +152,28 @@ def basis_shrinkage_pcor(
     ------
     ParameterError
         Unknown route, non-positive values, a constant part, or λ = 0 with n ≤ D (nothing to invert).
+
+    Notes
+    -----
+    The computation behind :class:`~covwb.coda.estimator.CompositionalPartialCorrelation` with
+    ``method="basis-shrinkage"`` on strictly positive data (which adds validation, zero replacement,
+    the shrunk clr covariance and warnings).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> P = np.random.default_rng(0).lognormal(size=(10, 40))  # more parts than samples
+    >>> result = basis_shrinkage_pcor(P)
+    >>> result.pcor.shape, result.settings["route"], 0 < result.settings["lambda"] < 1
+    ((40, 40), 'woodbury', True)
     """
+    return _basis_shrinkage(P, parts, route)[0]
+
+
+def _basis_shrinkage(
+    P: np.ndarray, parts: Sequence[str] | None, route: str
+) -> tuple[PartialCorrelations, ShrinkageIntensities]:
+    """:func:`basis_shrinkage_pcor` and the intensities it used."""
     if route not in ROUTES:
         raise ParameterError(f"Unknown route {route!r}; choose one of {', '.join(ROUTES)}.")
     P = np.asarray(P, dtype=np.float64)
@@ -178,7 +204,7 @@ def basis_shrinkage_pcor(
             "lambda": s.lam,
             "lambda_var": s.lam_var,
         },
-    )
+    ), s
 
 
 def _dense(s: ShrinkageIntensities) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +214,7 @@ def _dense(s: ShrinkageIntensities) -> tuple[np.ndarray, np.ndarray]:
     R = (1.0 - s.lam) / (n - 1) * (xs.T @ xs)
     R[np.diag_indices_from(R)] = 1.0
     scale = np.sqrt(s.shrunk_variances)
-    B_inv = inverse_spd(R * scale[:, None] * scale[None, :], "shrunk covariance")
+    B_inv, _ = inverse_spd(R * scale[:, None] * scale[None, :], "shrunk covariance")
     b = B_inv.sum(axis=1)
     omega = B_inv - np.outer(b, b) / b.sum()
     return pcor_from_precision(omega), 1.0 / np.diag(omega)

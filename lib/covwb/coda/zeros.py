@@ -61,11 +61,14 @@ class Replaced:
     settings : dict
         ``zero_method``, its parameter (``delta`` or ``pseudo_count`` or ``minimum``), ``zeros_replaced``,
         ``max_zero_fraction`` and ``dropped_parts``.
+    warnings : tuple of str
+        When zeros were replaced: how many, and that the results of parts with many zeros depend on it.
     """
 
     values: np.ndarray
     parts: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 def zero_summary(X: np.ndarray, parts: Sequence[str]) -> ZeroSummary:
@@ -184,4 +187,19 @@ def replace_zeros(
         smallest = float(X[~zeros].min())
         settings["minimum"] = smallest
         values = closure(np.where(zeros, smallest, X))
-    return Replaced(values=values, parts=tuple(names), settings=settings)
+    return Replaced(values=values, parts=tuple(names), settings=settings, warnings=_zero_warnings(zeros, names, method))
+
+
+def _zero_warnings(zeros: np.ndarray, parts: Sequence[str], method: str) -> tuple[str, ...]:
+    """One sentence when zeros were replaced: how many, the part with most, and what to do."""
+    total = int(zeros.sum())
+    if not total:
+        return ()
+    per_part = zeros.mean(axis=0)
+    worst = int(np.argmax(per_part))
+    return (
+        f"{total} of {zeros.size} values ({total / zeros.size:.1%}) were zero and were replaced "
+        f"({ZERO_METHODS[method].split(' (')[0].lower()}); log-ratio results of parts with many zeros depend on "
+        f"that choice (most: {parts[worst]!r}, zero in {per_part[worst]:.0%} of the samples). Compare another "
+        "replacement, or drop the rarest parts.",
+    )

@@ -7,10 +7,26 @@ Euclidean-embeddable distances, deterministic, and much faster than SMACOF.
 
 Units: for covariances in ``u**2``, Euclidean and Bures-Wasserstein distances are in ``u**2``
 and ``u`` respectively; affine-invariant and log-Euclidean distances are unitless (log-ratios).
+
+:data:`SPD_METRICS` is the workbench's one vocabulary of SPD metrics, shared by this numpy module
+and the torch code of :mod:`covwb.spd` (distances, batch-norm layers, training variants), the
+figures and the pages: pyRiemann's names ``riemann``, ``logeuclid``, ``wasserstein`` and
+``euclid``, plus the generalised Bures-Wasserstein family of Han et al. (2021) and Wang et al.
+(2025), which pyRiemann does not have:
+
+* ``gbw``: Bures-Wasserstein after the congruence ``X -> M^-1/2 X M^-1/2`` by an SPD matrix ``M``
+  (``M = I`` is ``wasserstein``);
+* ``gbw_theta``: ``gbw`` of the powers ``X^theta``, distances divided by ``|theta|`` (theta -> 0
+  tends to half the log-Euclidean distance).
+
+This module computes the metrics that pyRiemann has (:data:`METRICS`); the GBW family needs the
+matrix ``M`` and lives in :mod:`covwb.spd`.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +34,91 @@ import numpy as np
 
 from covwb.errors import ParameterError, SPDInputError
 
-METRICS: dict[str, str] = {
-    "riemann": "Affine-invariant",
-    "logeuclid": "Log-Euclidean",
-    "wasserstein": "Bures-Wasserstein",
-    "euclid": "Euclidean",
+
+@dataclass(frozen=True)
+class Metric:
+    """One SPD metric of the workbench's vocabulary.
+
+    Parameters
+    ----------
+    name : str
+        Key used by every function, layer, figure and page (pyRiemann's name where pyRiemann has it).
+    label : str
+        Name for people ("Affine-invariant").
+    short : str
+        Abbreviation for legends and tables ("AIRM").
+    family : {"riemann", "logeuclid", "wasserstein", "euclid"}
+        Geometry it generalises: the GBW metrics belong to the ``"wasserstein"`` family.
+    numpy : bool
+        Computed by this module (pyRiemann): distances, means, the explorer.
+    batch_norm : bool
+        A metric of :class:`covwb.spd.batchnorm.SPDBatchNorm` and a training variant.
+    """
+
+    name: str
+    label: str
+    short: str
+    family: str
+    numpy: bool
+    batch_norm: bool
+
+
+SPD_METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("riemann", "Affine-invariant", "AIRM", "riemann", numpy=True, batch_norm=True),
+        Metric("logeuclid", "Log-Euclidean", "LEM", "logeuclid", numpy=True, batch_norm=True),
+        Metric("wasserstein", "Bures-Wasserstein", "BW", "wasserstein", numpy=True, batch_norm=True),
+        Metric("euclid", "Euclidean", "Euclid", "euclid", numpy=True, batch_norm=False),
+        Metric("gbw", "Generalised Bures-Wasserstein", "GBW", "wasserstein", numpy=False, batch_norm=True),
+        Metric("gbw_theta", "Power-deformed generalised Bures-Wasserstein", "θ-GBW", "wasserstein", False, True),
+    )
 }
+"""Every SPD metric name of the workbench, with its labels and where it is computed."""
+
+METRICS: dict[str, str] = {m.name: m.label for m in SPD_METRICS.values() if m.numpy}
+"""The metrics this module computes (pyRiemann's), name to label."""
+
+RENAMED_METRICS: dict[str, str] = {"airm": "riemann", "lem": "logeuclid", "bw": "wasserstein", "pgbw": "gbw_theta"}
+"""Names the torch code used before the one vocabulary, and the names that replace them (for error messages)."""
+
+
+def check_metric(name: str, among: Iterable[str] | None = None) -> Metric:
+    """The :class:`Metric` called ``name``, or a :class:`ParameterError` that lists the accepted names.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SPD_METRICS`.
+    among : iterable of str, optional
+        The names accepted where it is used (by default all of :data:`SPD_METRICS`).
+
+    Returns
+    -------
+    Metric
+
+    Raises
+    ------
+    ParameterError
+        ``name`` is not accepted; the message names the accepted ones, and the new name of a former
+        one (``"airm"`` is now ``"riemann"``).
+
+    Examples
+    --------
+    >>> check_metric("wasserstein").short
+    'BW'
+    >>> check_metric("bw")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    covwb.errors.ParameterError: Unknown metric 'bw' (now called 'wasserstein'); choose one of ...
+    """
+    accepted = list(SPD_METRICS if among is None else among)
+    if name not in accepted:
+        hint = f" (now called {RENAMED_METRICS[name]!r})" if name in RENAMED_METRICS else ""
+        known = ", ".join(repr(k) for k in accepted)
+        raise ParameterError(f"Unknown metric {name!r}{hint}; choose one of {known}.")
+    return SPD_METRICS[name]
+
 
 _SYMMETRY_RTOL = 1e-8
 _PAIR_CHUNK_FLOATS = 1 << 22
@@ -45,6 +140,8 @@ class GeometrySummary:
         Key of :data:`METRICS`.
     settings : dict
         Everything needed to reproduce the summary (metric, label, embedding method, sizes).
+    warnings : tuple of str
+        What may make the summary wrong: a mean that stopped without converging (with what to do).
     """
 
     distances: np.ndarray
@@ -52,13 +149,7 @@ class GeometrySummary:
     mean: np.ndarray
     metric: str
     settings: dict[str, Any] = field(default_factory=dict)
-
-
-def _check_metric(metric: str) -> None:
-    """Raise :class:`ParameterError` for a metric that is not a key of :data:`METRICS`."""
-    if metric not in METRICS:
-        known = ", ".join(repr(k) for k in METRICS)
-        raise ParameterError(f"Unknown metric {metric!r}; choose one of {known}.")
+    warnings: tuple[str, ...] = ()
 
 
 def check_spd_stack(covs: np.ndarray, *, name: str = "matrices", min_matrices: int = 2) -> np.ndarray:
@@ -176,7 +267,7 @@ def pairwise_distances(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
     SPDInputError
         ``covs`` is not a valid SPD stack.
     """
-    _check_metric(metric)
+    check_metric(metric, METRICS)
     stack = check_spd_stack(covs)
     if metric == "wasserstein":
         D = _pairwise_wasserstein(stack)
@@ -192,8 +283,11 @@ def pairwise_distances(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
 def mean_covariance(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
     """Fréchet mean of SPD matrices under a metric.
 
-    Uses ``pyriemann.geometry.mean.gmean``: in pyRiemann 0.12 ``mean_covariance`` is
-    deprecated and ignores its ``metric`` argument.
+    The affine-invariant (Karcher) mean is the package's numpy one,
+    :func:`covwb.covariance.karcher.karcher_mean` (Riemannian Newton, pyRiemann's stopping rule and
+    tolerance 1e-8; a ``RuntimeWarning`` says when it stops without converging). The other means come
+    from ``pyriemann.geometry.mean.gmean`` (in pyRiemann 0.12 ``mean_covariance`` is deprecated and
+    ignores its ``metric`` argument).
 
     Parameters
     ----------
@@ -214,10 +308,14 @@ def mean_covariance(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
     SPDInputError
         ``covs`` is not a valid SPD stack.
     """
+    check_metric(metric, METRICS)
+    stack = check_spd_stack(covs)
+    if metric == "riemann":
+        from covwb.covariance.karcher import karcher_mean
+
+        return karcher_mean(stack).mean
     from pyriemann.geometry.mean import gmean
 
-    _check_metric(metric)
-    stack = check_spd_stack(covs)
     M = np.asarray(gmean(stack, metric=metric), dtype=np.float64)
     return (M + M.T) / 2.0
 
@@ -287,14 +385,24 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann") -> GeometrySum
     SPDInputError
         ``covs`` is not a valid SPD stack.
     """
-    _check_metric(metric)
+    check_metric(metric, METRICS)
     stack = check_spd_stack(covs)
     distances = pairwise_distances(stack, metric)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mean = mean_covariance(stack, metric)
+    notes = tuple(
+        f"The {METRICS[metric].lower()} mean stopped before converging ({w.message}); it is approximate. Matrices "
+        "this ill-conditioned need shrinkage (Ledoit-Wolf/OAS) or fewer channels."
+        for w in caught
+        if issubclass(w.category, (RuntimeWarning, UserWarning))
+    )
     return GeometrySummary(
         distances=distances,
         embedding=mds_embedding(distances),
-        mean=mean_covariance(stack, metric),
+        mean=mean,
         metric=metric,
+        warnings=notes,
         settings={
             "metric": metric,
             "metric_label": METRICS[metric],

@@ -20,6 +20,21 @@ _POSITIVE = "#b2182b"
 _NEGATIVE = "#2166ac"
 MAX_NETWORK_EDGES = 300
 """The network draws at most this many edges (the largest |ρ| above the threshold)."""
+ALL_NAMES_UP_TO = 30
+"""Up to this many parts every part is named in the network and the biplot; above it only the strongest."""
+DEFAULT_LABELS = 15
+"""How many of the strongest edges (network) or parts (biplot) are labelled by default above ``ALL_NAMES_UP_TO``."""
+_FAINT = 0.3
+
+
+def default_label_count(D: int) -> int:
+    """Labels shown by default for D parts: all of them up to :data:`ALL_NAMES_UP_TO`, else :data:`DEFAULT_LABELS`."""
+    return D if D <= ALL_NAMES_UP_TO else DEFAULT_LABELS
+
+
+def _outward(x: np.ndarray) -> list[str]:
+    """Text positions that put labels outside a circle: right of nodes on the right half, left on the left."""
+    return ["middle right" if v > 1e-9 else "middle left" if v < -1e-9 else "top center" for v in x]
 
 
 def _names(parts: Sequence[str], D: int) -> list[str]:
@@ -119,8 +134,15 @@ def variation_heatmap(variances: np.ndarray, means: np.ndarray, parts: Sequence[
     return fig
 
 
-def network_figure(pcor: np.ndarray, parts: Sequence[str], threshold: float, *, title: str) -> go.Figure:
+def network_figure(
+    pcor: np.ndarray, parts: Sequence[str], threshold: float, *, title: str, n_labels: int | None = None
+) -> go.Figure:
     """Partial-correlation network on a circle: edges where |ρ| ≥ threshold, red positive, blue negative.
+
+    With many parts, names and edges overlap; only the strongest are labelled. The ``n_labels`` edges with
+    the largest |ρ| among those drawn carry their ρ at their middle and full colour, the other drawn edges are
+    faint. Up to :data:`ALL_NAMES_UP_TO` parts every part is named; above that only the parts at the ends
+    of the labelled edges are, and the others are unnamed dots that show their name on hover.
 
     Parameters
     ----------
@@ -132,24 +154,31 @@ def network_figure(pcor: np.ndarray, parts: Sequence[str], threshold: float, *, 
         Smallest |ρ| drawn, in [0, 1].
     title : str
         Figure title.
+    n_labels : int or None
+        Edges labelled (0 for none); None is :func:`default_label_count` of D.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One line trace per drawn edge (width ∝ |ρ|, at most ``MAX_NETWORK_EDGES``) and one marker trace
-        of the nodes, last.
+        One line trace per drawn edge (width ∝ |ρ|, at most ``MAX_NETWORK_EDGES``, strongest first), a text
+        trace ``"edge labels"`` with the labelled edges' ρ, a marker trace ``"parts"`` of every node (names on
+        hover) and, last, a marker+text trace ``"named parts"``.
     """
     R = np.asarray(pcor, dtype=np.float64)
     names = _names(parts, R.shape[0])
     D = len(names)
+    k_labels = default_label_count(D) if n_labels is None else int(n_labels)
+    if k_labels < 0:
+        raise ParameterError(f"The number of labels must be 0 or more, got {n_labels}.")
     angle = np.pi / 2 - 2 * np.pi * np.arange(D) / D
     x, y = np.cos(angle), np.sin(angle)
     i, j = np.triu_indices(D, 1)
     values = R[i, j]
     keep = np.flatnonzero(np.abs(values) >= threshold)
     keep = keep[np.argsort(-np.abs(values[keep]), kind="stable")][:MAX_NETWORK_EDGES]
+    labelled = keep[:k_labels]
     fig = go.Figure()
-    for k in keep:
+    for rank, k in enumerate(keep):
         a, b, v = i[k], j[k], values[k]
         fig.add_trace(
             go.Scatter(
@@ -157,25 +186,54 @@ def network_figure(pcor: np.ndarray, parts: Sequence[str], threshold: float, *, 
                 y=[y[a], y[b]],
                 mode="lines",
                 showlegend=False,
+                opacity=1.0 if rank < k_labels else _FAINT,
                 line={"color": _POSITIVE if v > 0 else _NEGATIVE, "width": 1 + 7 * abs(v)},
                 hovertemplate=f"{names[a]} – {names[b]}<br>ρ = {v:.3f}<extra></extra>",
             )
         )
     fig.add_trace(
         go.Scatter(
+            x=(x[i[labelled]] + x[j[labelled]]) / 2,
+            y=(y[i[labelled]] + y[j[labelled]]) / 2,
+            mode="text",
+            text=[f"{v:+.2f}" for v in values[labelled]],
+            textfont={"size": 10},
+            name="edge labels",
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+    named = np.arange(D) if D <= ALL_NAMES_UP_TO else np.unique(np.concatenate([i[labelled], j[labelled]]))
+    fig.add_trace(
+        go.Scatter(
             x=x,
             y=y,
-            mode="markers+text",
+            mode="markers",
             text=names,
-            textposition="top center",
             name="parts",
-            marker={"size": 12, "color": "#444"},
+            marker={"size": 12 if D <= ALL_NAMES_UP_TO else 6, "color": "#444"},
             hovertemplate="%{text}<extra></extra>",
             showlegend=False,
         )
     )
-    fig.update_layout(title={"text": f"{title} (|ρ| ≥ {threshold:.2f}: {len(keep)} edges; red +, blue −)"})
-    fig.update_xaxes(visible=False, range=[-1.3, 1.3])
+    fig.add_trace(
+        go.Scatter(
+            x=x[named],
+            y=y[named],
+            mode="markers+text",
+            text=[names[k] for k in named],
+            textposition=_outward(x[named]),
+            name="named parts",
+            marker={"size": 12 if D <= ALL_NAMES_UP_TO else 8, "color": "#444"},
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    what = f"|ρ| ≥ {threshold:.2f}: {len(keep)} edges"
+    if D > ALL_NAMES_UP_TO or len(labelled) < len(keep):
+        what += f", the {len(labelled)} strongest labelled"
+    fig.update_layout(title={"text": f"{title} ({what}; red +, blue −)"})
+    fig.update_xaxes(visible=False, range=[-1.45, 1.45])
     fig.update_yaxes(visible=False, range=[-1.3, 1.3], scaleanchor="x")
     return fig
 
@@ -258,8 +316,14 @@ def biplot_figure(
     explained: np.ndarray,
     parts: Sequence[str],
     groups: Sequence[str] | None = None,
+    *,
+    n_labels: int | None = None,
 ) -> go.Figure:
     """Compositional (clr) form biplot: samples as points, parts as rays from the origin.
+
+    With many parts the names overlap; only the ``n_labels`` parts with the longest rays (the largest
+    loadings in the plane, those the plane represents best) are named and drawn in black, the other rays
+    are thin and grey and show their name on hover.
 
     Parameters
     ----------
@@ -273,17 +337,24 @@ def biplot_figure(
         Names of the D parts.
     groups : sequence of str, length n, optional
         Sample groups, one marker trace per group.
+    n_labels : int or None
+        Parts named (0 for none); None is :func:`default_label_count` of D.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        Marker trace(s) of the samples, then one line+text trace of the rays.
+        Marker trace(s) of the samples, a line trace ``"other parts"`` of the unnamed rays (hover names) and,
+        last, a line+text trace ``"parts (clr loadings)"`` of the named rays, longest first.
     """
     S = np.asarray(scores, dtype=np.float64)
     Ld = np.asarray(loadings, dtype=np.float64)
     names = _names(parts, Ld.shape[0])
     if S.shape[1] < 2 or Ld.shape[1] < 2:
         raise ParameterError("A biplot needs two components.")
+    D = len(names)
+    k_labels = default_label_count(D) if n_labels is None else int(n_labels)
+    if k_labels < 0:
+        raise ParameterError(f"The number of labels must be 0 or more, got {n_labels}.")
     fig = go.Figure()
     labels = np.asarray(["samples"] * len(S) if groups is None else [str(g) for g in groups], dtype=object)
     for group in dict.fromkeys(labels):
@@ -300,21 +371,34 @@ def biplot_figure(
         )
     top = np.abs(Ld[:, :2]).max()
     scale = 0.9 * np.abs(S[:, :2]).max() / top if top > 0 else 1.0
-    rays_x = np.column_stack([np.zeros(len(names)), Ld[:, 0] * scale, np.full(len(names), np.nan)]).ravel()
-    rays_y = np.column_stack([np.zeros(len(names)), Ld[:, 1] * scale, np.full(len(names), np.nan)]).ravel()
-    text = np.column_stack([np.full(len(names), ""), names, np.full(len(names), "")]).ravel()
-    fig.add_trace(
-        go.Scatter(
-            x=rays_x,
-            y=rays_y,
-            mode="lines+text",
-            text=text,
-            textposition="top center",
-            name="parts (clr loadings)",
-            line={"color": "black", "width": 1},
+    order = np.argsort(-np.hypot(Ld[:, 0], Ld[:, 1]), kind="stable")
+    for which, style, text_mode, name in (
+        (order[k_labels:], {"color": "#aaaaaa", "width": 0.5}, False, "other parts"),
+        (order[:k_labels], {"color": "black", "width": 1}, True, "parts (clr loadings)"),
+    ):
+        ends = np.full(len(which), np.nan)
+        rays_x = np.column_stack([np.zeros(len(which)), Ld[which, 0] * scale, ends]).ravel()
+        rays_y = np.column_stack([np.zeros(len(which)), Ld[which, 1] * scale, ends]).ravel()
+        hover = np.column_stack([[names[k] for k in which]] * 3).ravel()
+        fig.add_trace(
+            go.Scatter(
+                x=rays_x,
+                y=rays_y,
+                mode="lines+text" if text_mode else "lines",
+                text=np.column_stack([np.full(len(which), ""), hover[1::3], np.full(len(which), "")]).ravel()
+                if text_mode
+                else None,
+                hovertext=hover,
+                hovertemplate="%{hovertext}<extra></extra>",
+                textposition="top center",
+                name=name,
+                line=style,
+            )
         )
-    )
-    fig.update_layout(title={"text": "Compositional biplot (PCA of clr)"})
+    title = "Compositional biplot (PCA of clr)"
+    if k_labels < D:
+        title += f": the {min(k_labels, D)} parts with the longest rays named, of {D}"
+    fig.update_layout(title={"text": title})
     fig.update_xaxes(title_text=f"PC1 ({explained[0]:.1%} of total variance)")
     fig.update_yaxes(title_text=f"PC2 ({explained[1]:.1%} of total variance)", scaleanchor="x")
     return fig

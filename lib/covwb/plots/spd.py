@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from covwb.covariance.geometry import SPD_METRICS
 from covwb.errors import ParameterError
 
 _BEFORE = "#888888"
@@ -220,7 +221,10 @@ def ridge_figure(frame: pd.DataFrame, *, title: str = "Ridge sensitivity of a ra
 
 
 def failure_figure(frame: pd.DataFrame, *, title: str = "Failure rate of BN against condition number") -> go.Figure:
-    """Failure rate against log10 condition number, colour per metric, dashed for float32."""
+    """Failure rate against log10 condition number, colour per metric, dashed for float32.
+
+    ``metric`` holds names of :data:`covwb.covariance.geometry.SPD_METRICS`, shown by their short labels.
+    """
     if not {"log10_condition", "metric", "dtype", "failure_rate"} <= set(frame.columns):
         raise ParameterError("The failure table needs columns log10_condition, metric, dtype, failure_rate.")
     fig = go.Figure()
@@ -232,7 +236,7 @@ def failure_figure(frame: pd.DataFrame, *, title: str = "Failure rate of BN agai
                     x=part["log10_condition"],
                     y=100 * part["failure_rate"],
                     mode="lines+markers",
-                    name=f"{metric} {dtype}",
+                    name=f"{SPD_METRICS[metric].short if metric in SPD_METRICS else metric} {dtype}",
                     line={
                         "color": _PALETTE[k % len(_PALETTE)],
                         "dash": "dash" if dtype == "float32" else "solid",
@@ -246,43 +250,50 @@ def failure_figure(frame: pd.DataFrame, *, title: str = "Failure rate of BN agai
 
 
 def learning_curves_figure(curves: pd.DataFrame, *, title: str = "Learning curves (mean over seeds)") -> go.Figure:
-    """Training loss and test accuracy per epoch, one line per variant, averaged over seeds.
+    """Training loss, test accuracy and folding per epoch, one line per variant, averaged over seeds.
 
-    ``curves`` has columns ``epoch``, ``variant``, ``train_loss``, ``test_accuracy`` (in [0, 1]).
+    ``curves`` has columns ``epoch``, ``variant``, ``train_loss``, ``test_accuracy`` (in [0, 1]) and
+    ``folded_train_percent`` (training matrices whose Bures-Wasserstein exponential folded in the
+    epoch, in %; see :mod:`covwb.spd.training`), as :meth:`covwb.spd.training.TrainResult.curves` gives.
+    The third panel shows folding beside the curves; its dotted lines are the worst seed.
     """
-    if not {"epoch", "variant", "train_loss", "test_accuracy"} <= set(curves.columns):
-        raise ParameterError("The curves table needs columns epoch, variant, train_loss, test_accuracy.")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["Training loss (cross-entropy)", "Test accuracy"])
-    means = curves.groupby(["variant", "epoch"], sort=False)[["train_loss", "test_accuracy"]].mean().reset_index()
+    columns = ["train_loss", "test_accuracy", "folded_train_percent"]
+    if not {"epoch", "variant", *columns} <= set(curves.columns):
+        raise ParameterError(
+            "The curves table needs columns epoch, variant, train_loss, test_accuracy, folded_train_percent."
+        )
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=["Training loss (cross-entropy)", "Test accuracy", "Folded in BW batch norm"],
+    )
+    grouped = curves.groupby(["variant", "epoch"], sort=False)[columns]
+    means, worst = grouped.mean().reset_index(), grouped.max().reset_index()
     for k, (variant, part) in enumerate(means.groupby("variant", sort=False)):
         colour = _PALETTE[k % len(_PALETTE)]
-        fig.add_trace(
-            go.Scatter(
-                x=part["epoch"],
-                y=part["train_loss"],
-                mode="lines",
-                name=str(variant),
-                line={"color": colour},
-                legendgroup=str(variant),
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=part["epoch"],
-                y=100 * part["test_accuracy"],
-                mode="lines",
-                name=str(variant),
-                line={"color": colour},
-                legendgroup=str(variant),
-                showlegend=False,
-            ),
-            row=1,
-            col=2,
-        )
+        folded_max = worst[worst["variant"] == variant]
+        for col, y, style in (
+            (1, part["train_loss"], {}),
+            (2, 100 * part["test_accuracy"], {}),
+            (3, part["folded_train_percent"], {}),
+            (3, folded_max["folded_train_percent"], {"dash": "dot"}),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=part["epoch"],
+                    y=y,
+                    mode="lines",
+                    name=str(variant) if not style else f"{variant} (worst seed)",
+                    line={"color": colour, **style},
+                    legendgroup=str(variant),
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy (%)", row=1, col=2)
+    fig.update_yaxes(title_text="training matrices folded (%)", rangemode="tozero", row=1, col=3)
     fig.update_layout(title=title, height=380)
     return fig

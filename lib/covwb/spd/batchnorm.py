@@ -1,12 +1,12 @@
-"""Riemannian batch normalisation of SPD matrices under five metrics.
+"""Riemannian batch normalisation of SPD matrices under five metrics of the workbench's vocabulary.
 
 ``SPDBatchNorm`` centres a batch at its Frechet mean, rescales its dispersion (mean squared
 distance to the mean) to a learnable ``weight**2`` and moves it to a learnable SPD bias ``B``:
 
-* ``"airm"``: affine-invariant (Brooks et al. 2019, with the dispersion step of Kobler et al. 2022):
+* ``"riemann"``: affine-invariant (Brooks et al. 2019, with the dispersion step of Kobler et al. 2022):
   ``B^1/2 exp(s / sqrt(v + eps) (L_i - mean L)) B^1/2`` with ``L_i = log(G^-1/2 X_i G^-1/2)``;
-* ``"lem"``: log-Euclidean: ``exp(s / sqrt(v + eps) (log X_i - mean log X) + log B)``;
-* ``"bw"``, ``"gbw"`` (learnable SPD metric ``M``) and ``"pgbw"`` (deformed by ``X -> X^theta``):
+* ``"logeuclid"``: log-Euclidean: ``exp(s / sqrt(v + eps) (log X_i - mean log X) + log B)``;
+* ``"wasserstein"``, ``"gbw"`` (learnable SPD metric ``M``) and ``"gbw_theta"`` (deformed by ``X -> X^theta``):
   Bures-Wasserstein BN (Wang et al. 2025). In the deformed coordinates
   ``X~ = M^-1/2 X^theta M^-1/2``: ``W_i = Gamma_{G->I} Log_G(X~_i)`` (exact BW parallel transport,
   ``G`` and ``I`` commute), centred ``W_i - mean W``, scaled by ``s / sqrt(v + eps)``, transported
@@ -16,7 +16,7 @@ distance to the mean) to a learnable ``weight**2`` and moves it to a learnable S
 iterations (Karcher, or Alvarez-Esteban for BW) started from the running mean (the arithmetic
 mean for the first batch). Whatever their number, subtracting the mean tangent vector makes the
 outputs' Frechet mean exactly the bias and their dispersion exactly ``weight**2 v / (v + eps)``
-(for the BW family: as long as no ``Exp`` folds, see ``last_fold_fraction``); more iterations
+(for the BW family: as long as no ``Exp`` folds, see ``last_fold_mask``); more iterations
 only move the point where the batch is linearised closer to its true mean, where the
 tangent-space step becomes the exact Riemannian centring. The running mean is updated with the
 one-step estimate ``Exp_G(mean Log_G X_i)`` by geodesic interpolation. Batch statistics are
@@ -45,22 +45,18 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from covwb.covariance.geometry import SPD_METRICS, check_metric
 from covwb.errors import ParameterError, SPDInputError
 from covwb.spd.bures_wasserstein import bw_barycentre, bw_geodesic
 from covwb.spd.bw_fused import exp_at_bias, whitened_sqrt
+from covwb.spd.geometry import metric_theta
 from covwb.spd.matrix_functions import expm, logm, powm, sqrtm_invsqrtm, sym
 from covwb.spd.parameters import SPDParameter
 
-METRICS: dict[str, str] = {
-    "airm": "AIRM",
-    "lem": "LEM",
-    "bw": "BW",
-    "gbw": "GBW",
-    "pgbw": "θ-GBW",
-}
-"""Metric keys of :class:`SPDBatchNorm` and their short labels."""
+BATCHNORM_METRICS: dict[str, str] = {m.name: m.short for m in SPD_METRICS.values() if m.batch_norm}
+"""Metrics of :class:`SPDBatchNorm` (names of :data:`~covwb.covariance.geometry.SPD_METRICS`) and their short labels."""
 
-_BW_FAMILY = ("bw", "gbw", "pgbw")
+_BW_FAMILY = tuple(name for name in BATCHNORM_METRICS if SPD_METRICS[name].family == "wasserstein")
 
 
 def karcher_mean(
@@ -68,9 +64,19 @@ def karcher_mean(
 ) -> tuple[torch.Tensor, int]:
     """Affine-invariant (Karcher) mean of SPD matrices (N, n, n) and the iterations it took.
 
+    The package's one torch Karcher mean (the numpy one is :func:`covwb.covariance.karcher.karcher_mean`).
     Starts at ``init`` (the arithmetic mean by default);
     ``S <- S^1/2 exp(mean log(S^-1/2 X S^-1/2)) S^1/2`` until the Frobenius norm of the mean
-    logarithm is below ``tol`` or ``max_iter`` iterations ran.
+    logarithm is below ``tol`` or ``max_iter`` iterations ran (``max_iter = 1`` is the single step of
+    Brooks et al.'s batch norm).
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.stack([torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)), torch.eye(2, dtype=torch.float64)])
+    >>> mean, iterations = karcher_mean(X)
+    >>> mean.diagonal(), iterations
+    (tensor([1., 2.], dtype=torch.float64), 2)
     """
     S = X.mean(0) if init is None else init
     for iteration in range(1, max_iter + 1):
@@ -83,16 +89,16 @@ def karcher_mean(
 
 
 class SPDBatchNorm(nn.Module):
-    """Batch normalisation of SPD matrices (N, n, n) under AIRM, LEM, BW, GBW or power-deformed GBW.
+    """Batch normalisation of SPD matrices (N, n, n) under AIRM, LEM, BW, GBW or power-deformed GBW (θ-GBW).
 
     Parameters
     ----------
     n : int
         Matrix size.
-    metric : {"airm", "lem", "bw", "gbw", "pgbw"}
-        Geometry, see :data:`METRICS`.
+    metric : {"riemann", "logeuclid", "wasserstein", "gbw", "gbw_theta"}
+        Geometry, see :data:`BATCHNORM_METRICS`.
     theta : float or None
-        Power deformation of ``"pgbw"`` (default 0.5); must be 1 (or None) for the other metrics.
+        Power deformation of ``"gbw_theta"`` (default 0.5); must be 1 (or None) for the other metrics.
     momentum : float
         Weight of the batch statistics in the running statistics, in (0, 1].
     eps : float
@@ -111,10 +117,21 @@ class SPDBatchNorm(nn.Module):
     dtype : torch.dtype
         Parameter dtype.
 
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.stack([torch.diag(torch.tensor([1.0, s, s * s], dtype=torch.float64)) for s in (0.5, 1.0, 2.0, 3.0)])
+    >>> layer = SPDBatchNorm(3, "gbw_theta")  # power-deformed GBW, theta 0.5, learnable metric M
+    >>> out = layer(X)
+    >>> out.shape, layer.theta, layer.last_fold_mask.tolist()
+    (torch.Size([4, 3, 3]), 0.5, [False, False, False, False])
+
     Attributes
     ----------
+    last_fold_mask : Tensor of bool, shape (N,)
+        BW family: which matrices of the last batch folded (``Exp`` past the end of its geodesic).
     last_fold_fraction : float
-        BW family: fraction of the last batch whose ``Exp`` folded past the end of its geodesic.
+        The share of the last batch that folded.
     last_mean_iterations : int
         Barycentre iterations the last batch took (the tangent-space step not counted).
     """
@@ -122,7 +139,7 @@ class SPDBatchNorm(nn.Module):
     def __init__(
         self,
         n: int,
-        metric: str = "bw",
+        metric: str = "wasserstein",
         theta: float | None = None,
         *,
         momentum: float = 0.1,
@@ -134,13 +151,8 @@ class SPDBatchNorm(nn.Module):
         dtype: torch.dtype = torch.float64,
     ) -> None:
         super().__init__()
-        if metric not in METRICS:
-            raise ParameterError(f"Unknown batch-norm metric {metric!r}; choose one of {', '.join(METRICS)}.")
-        theta = (0.5 if metric == "pgbw" else 1.0) if theta is None else float(theta)
-        if metric != "pgbw" and theta != 1.0:
-            raise ParameterError(f"A power deformation theta = {theta} needs the 'pgbw' metric.")
-        if theta == 0.0 or not math.isfinite(theta):
-            raise ParameterError("The power deformation theta must be a finite non-zero number.")
+        check_metric(metric, BATCHNORM_METRICS)
+        theta = metric_theta(metric, theta)
         if not 0.0 < momentum <= 1.0:
             raise ParameterError(f"The momentum must be in (0, 1], got {momentum}.")
         if dispersion_about not in ("mean", "identity"):
@@ -154,7 +166,7 @@ class SPDBatchNorm(nn.Module):
         if weight_init is None:
             weight_init = 0.5 if metric in _BW_FAMILY else 1.0
         self.weight = nn.Parameter(torch.full((), float(weight_init), dtype=dtype))
-        self.metric_M = SPDParameter(n, dtype) if metric in ("gbw", "pgbw") else None
+        self.metric_M = SPDParameter(n, dtype) if metric in ("gbw", "gbw_theta") else None
         self.register_buffer("running_mean", torch.eye(n, dtype=dtype))
         self.register_buffer("running_var", torch.ones((), dtype=dtype))
         self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
@@ -180,10 +192,10 @@ class SPDBatchNorm(nn.Module):
             raise SPDInputError("The batch holds a NaN or infinite value; check the input matrices.")
         if self.training and X.shape[0] < 2:
             raise ParameterError("Batch normalisation needs at least 2 matrices per batch in training mode.")
-        if self.metric == "airm":
-            return self._airm(X)
-        if self.metric == "lem":
-            return self._lem(X)
+        if self.metric == "riemann":
+            return self._riemann(X)
+        if self.metric == "logeuclid":
+            return self._logeuclid(X)
         return self._bw_family(X)
 
     def _update(self, var: torch.Tensor, towards: Callable[[float], torch.Tensor]) -> None:
@@ -205,7 +217,7 @@ class SPDBatchNorm(nn.Module):
         """Reference point before the mean iterations: the running mean once there is one."""
         return X.mean(0) if int(self.num_batches_tracked) == 0 else running
 
-    def _airm(self, X: torch.Tensor) -> torch.Tensor:
+    def _riemann(self, X: torch.Tensor) -> torch.Tensor:
         if self.training:
             with torch.no_grad():
                 G, self.last_mean_iterations = karcher_mean(
@@ -223,20 +235,20 @@ class SPDBatchNorm(nn.Module):
                 mean_log = L.detach().mean(0)
                 var = ((L.detach() - mean_log) ** 2).sum((-1, -2)).mean()
                 mean = sym(root_g @ expm(mean_log) @ root_g)
-                self._update(var, _along(_airm_geodesic, self.running_mean, mean))
+                self._update(var, _along(_riemann_geodesic, self.running_mean, mean))
             L = L - mean_log
         else:
             var = self.running_var
         root_b = self.bias.power(0.5)
         return sym(root_b @ expm(self._scale(var) * L) @ root_b)
 
-    def _lem(self, X: torch.Tensor) -> torch.Tensor:
+    def _logeuclid(self, X: torch.Tensor) -> torch.Tensor:
         L = logm(X)
         if self.training:
             mean_log = L.detach().mean(0)
             var = ((L.detach() - mean_log) ** 2).sum((-1, -2)).mean()
             self.last_mean_iterations = 0
-            self._update(var, _along(_lem_geodesic, self.running_mean, expm(mean_log)))
+            self._update(var, _along(_logeuclid_geodesic, self.running_mean, expm(mean_log)))
         else:
             mean_log, var = logm(self.running_mean), self.running_var
         return expm(self._scale(var) * (L - mean_log) + self.bias.log())
@@ -343,15 +355,27 @@ class SPDBatchNorm(nn.Module):
             self.train(training)
 
     @property
-    def last_fold_fraction(self) -> float:
-        """BW family: share of the last batch whose ``Exp`` folded (``I + L`` not positive definite).
+    def last_fold_mask(self) -> torch.Tensor:
+        """BW family: which matrices of the last batch folded, bool tensor of shape (N,).
 
-        Checked by Cholesky when read, so that training does not pay for it; 0 for AIRM and LEM.
+        Matrix ``i`` folds when the exponential map at the bias that produces its output,
+        ``Exp_B(V_i) = (I + L_i) B (I + L_i)`` with ``L_i = L_B[V_i]`` (in the deformed coordinates
+        of GBW and θ-GBW), runs past the end of its geodesic: ``I + L_i`` is not positive definite,
+        i.e. :func:`~covwb.spd.bures_wasserstein.fold_margin` ``(B, V_i) <= 0``. The output is then
+        still positive semi-definite but reflected back towards the bias (possibly singular), and
+        the batch's mean and dispersion miss their targets. Checked by a Cholesky factorisation
+        when read, so that training does not pay for it; empty for AIRM and LEM, which never fold,
+        and before the first forward pass.
         """
         if self._last_step is None:
-            return 0.0
-        folded = torch.linalg.cholesky_ex(self._last_step).info > 0
-        return float(folded.to(torch.float64).mean())
+            return torch.zeros(0, dtype=torch.bool)
+        return torch.linalg.cholesky_ex(self._last_step).info > 0
+
+    @property
+    def last_fold_fraction(self) -> float:
+        """Share of the last batch that folded (see :attr:`last_fold_mask`), in [0, 1]; 0 for AIRM and LEM."""
+        mask = self.last_fold_mask
+        return float(mask.to(torch.float64).mean()) if mask.numel() else 0.0
 
     def _metric_factors(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """``(M^1/2, M^-1/2)`` of the GBW metric matrix, or ``(None, None)`` for plain BW.
@@ -417,10 +441,10 @@ def _along(
     return lambda t: end if t == 1.0 else geodesic(start, end, t)
 
 
-def _airm_geodesic(A: torch.Tensor, B: torch.Tensor, t: float) -> torch.Tensor:
+def _riemann_geodesic(A: torch.Tensor, B: torch.Tensor, t: float) -> torch.Tensor:
     root, inv_root = sqrtm_invsqrtm(A)
     return sym(root @ powm(inv_root @ B @ inv_root, t) @ root)
 
 
-def _lem_geodesic(A: torch.Tensor, B: torch.Tensor, t: float) -> torch.Tensor:
+def _logeuclid_geodesic(A: torch.Tensor, B: torch.Tensor, t: float) -> torch.Tensor:
     return expm((1 - t) * logm(A) + t * logm(B))

@@ -2,8 +2,9 @@
 
 Each panel normalises a batch with :class:`~covwb.spd.batchnorm.SPDBatchNorm` (training mode,
 default parameters: bias ``I``, target dispersion ``weight**2``) and measures it before and
-after, under the layer's own metric. Distances: AIRM ``||log(A^-1/2 B A^-1/2)||_F``, LEM
-``||log A - log B||_F``, BW family ``d_BW(A~, B~) / |theta|`` in the deformed coordinates.
+after, under the layer's own metric (:func:`covwb.spd.geometry.distance`, the workbench's metric
+names). The affine-invariant mean offered as the GBW matrix ``M`` is the numpy Karcher mean,
+:func:`covwb.covariance.karcher.karcher_mean`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from covwb.errors import ParameterError
 
 M_CHOICES: dict[str, str] = {
     "identity": "Identity (plain BW)",
-    "airm_mean": "Affine-invariant mean of the batch",
+    "riemann_mean": "Affine-invariant mean of the batch",
     "diagonal": "Diagonal of the arithmetic mean",
 }
 """Choices of the GBW metric matrix ``M`` on the page."""
@@ -30,7 +31,7 @@ class PanelResult:
     Parameters
     ----------
     metric : str
-        Key of :data:`covwb.spd.batchnorm.METRICS`.
+        Key of :data:`covwb.spd.batchnorm.BATCHNORM_METRICS`.
     outputs : ndarray, shape (N, n, n)
         The normalised batch.
     eigvals_before, eigvals_after : ndarray, shape (N, n)
@@ -62,18 +63,20 @@ class PanelResult:
 
 
 def metric_matrix(covs: np.ndarray, choice: str) -> np.ndarray | None:
-    """The GBW matrix ``M`` for a choice of :data:`M_CHOICES`, shape (n, n); None for the identity."""
+    """The GBW matrix ``M`` for a choice of :data:`M_CHOICES`, shape (n, n); None for the identity.
+
+    The affine-invariant mean stops at a gradient norm of 1e-6: ``M`` only chooses the geometry, and
+    batches with condition numbers near 1e10 stall just above pyRiemann's 1e-8.
+    """
     if choice not in M_CHOICES:
         raise ParameterError(f"Unknown choice of M {choice!r}; choose one of {', '.join(M_CHOICES)}.")
     if choice == "identity":
         return None
     if choice == "diagonal":
         return np.diag(np.diag(covs.mean(0)))
-    import torch
+    from covwb.covariance.karcher import karcher_mean
 
-    from covwb.spd.batchnorm import karcher_mean
-
-    return karcher_mean(torch.from_numpy(covs), tol=1e-8, max_iter=20)[0].numpy()
+    return karcher_mean(covs, tol=1e-6).mean
 
 
 def build_layer(
@@ -95,7 +98,7 @@ def build_layer(
     layer = SPDBatchNorm(
         n,
         metric,
-        theta if metric == "pgbw" else None,
+        theta if metric == "gbw_theta" else None,
         dispersion_about=dispersion_about,
         mean_iterations=mean_iterations,
         mean_tol=1e-8,
@@ -109,31 +112,31 @@ def build_layer(
 def distances(
     A: np.ndarray, B: np.ndarray, metric: str, *, theta: float = 1.0, M: np.ndarray | None = None
 ) -> np.ndarray:
-    """Distance between matching matrices of ``A`` and ``B`` (broadcast), shape (...), in a layer's metric."""
+    """Distance between matching matrices of ``A`` and ``B`` (broadcast), shape (...), in a layer's metric.
+
+    :func:`covwb.spd.geometry.distance` in float64 on numpy arrays; ``theta`` is used by ``gbw_theta``
+    only and ``M`` by the GBW metrics only.
+    """
     import torch
 
-    from covwb.spd.bures_wasserstein import gbw_distance2
-    from covwb.spd.matrix_functions import logm, sqrtm_invsqrtm
+    from covwb.spd.geometry import distance
 
     At, Bt = torch.as_tensor(A, dtype=torch.float64), torch.as_tensor(B, dtype=torch.float64)
-    if metric == "airm":
-        inv_root = sqrtm_invsqrtm(Bt)[1]
-        value = torch.linalg.matrix_norm(logm(inv_root @ At @ inv_root))
-    elif metric == "lem":
-        value = torch.linalg.matrix_norm(logm(At) - logm(Bt))
-    else:
-        Mt = None if M is None else torch.as_tensor(M, dtype=torch.float64)
-        value = gbw_distance2(At, Bt, Mt, theta if metric == "pgbw" else 1.0).sqrt()
-    return value.numpy()
+    gbw = metric in ("gbw", "gbw_theta")
+    Mt = torch.as_tensor(M, dtype=torch.float64) if gbw and M is not None else None
+    return distance(At, Bt, metric, M=Mt, theta=theta if metric == "gbw_theta" else None).numpy()
 
 
 def pairwise(covs: np.ndarray, metric: str, *, theta: float = 1.0, M: np.ndarray | None = None) -> np.ndarray:
     """Pairwise distances of a batch (N, n, n) in a layer's metric, shape (N, N), symmetric, zero diagonal."""
-    N = covs.shape[0]
-    D = distances(covs[:, None], covs[None, :], metric, theta=theta, M=M).reshape(N, N)
-    D = (D + D.T) / 2
-    np.fill_diagonal(D, 0.0)
-    return D
+    import torch
+
+    from covwb.spd.geometry import pairwise_distances
+
+    gbw = metric in ("gbw", "gbw_theta")
+    Mt = torch.as_tensor(M, dtype=torch.float64) if gbw and M is not None else None
+    theta_used = theta if metric == "gbw_theta" else None
+    return pairwise_distances(torch.as_tensor(covs, dtype=torch.float64), metric, M=Mt, theta=theta_used).numpy()
 
 
 def _log10_condition(eigvals: np.ndarray) -> np.ndarray:
@@ -159,13 +162,12 @@ def geometry_panel(
     """
     import torch
 
-    from covwb.covariance.geometry import check_spd_stack, mds_embedding
-    from covwb.spd.batchnorm import METRICS
+    from covwb.covariance.geometry import check_metric, check_spd_stack, mds_embedding
+    from covwb.spd.batchnorm import BATCHNORM_METRICS
 
     X = check_spd_stack(covs, name="matrices", min_matrices=3)
-    if metric not in METRICS:
-        raise ParameterError(f"Unknown metric {metric!r}; choose one of {', '.join(METRICS)}.")
-    M = metric_matrix(X, m_choice) if metric in ("gbw", "pgbw") else None
+    check_metric(metric, BATCHNORM_METRICS)
+    M = metric_matrix(X, m_choice) if metric in ("gbw", "gbw_theta") else None
     layer = build_layer(X.shape[1], metric, theta=theta, M=M, dispersion_about=dispersion_about)
     with torch.no_grad():
         out = layer(torch.from_numpy(X)).numpy()
@@ -243,12 +245,13 @@ def mean_residuals(covs: np.ndarray, *, max_iter: int = 40) -> pd.DataFrame:
 
 
 RIDGE_METRICS: dict[str, str] = {
-    "airm": "AIRM",
-    "lem": "LEM",
-    "bw": "BW",
+    "riemann": "AIRM",
+    "logeuclid": "LEM",
+    "wasserstein": "BW",
     "gbw": "GBW (M = diag of the mean)",
-    "pgbw": "θ-GBW (θ = 0.5)",
+    "gbw_theta": "θ-GBW (θ = 0.5)",
 }
+"""The metrics of the ridge panel and their labels there (short labels with the GBW settings used)."""
 
 
 def ridge_sensitivity(
@@ -272,7 +275,7 @@ def ridge_sensitivity(
     M = np.diag(np.diag((A + other) / 2))
     rows = []
     for metric, label in RIDGE_METRICS.items():
-        kwargs = {"theta": 0.5 if metric == "pgbw" else 1.0, "M": M if metric in ("gbw", "pgbw") else None}
+        kwargs = {"theta": 0.5, "M": M}
         shift = float(distances(A, B, metric, **kwargs))
         reference = float(distances(A, other, metric, **kwargs))
         rows.append(
@@ -289,7 +292,7 @@ def ridge_sensitivity(
 def precision_failures(
     log10_conditions: np.ndarray,
     *,
-    metrics: tuple[str, ...] = ("airm", "lem", "bw", "pgbw"),
+    metrics: tuple[str, ...] = ("riemann", "logeuclid", "wasserstein", "gbw_theta"),
     dim: int = 8,
     n_matrices: int = 16,
     seed: int = 0,

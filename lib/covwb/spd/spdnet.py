@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from covwb.errors import ParameterError
-from covwb.spd.batchnorm import METRICS, SPDBatchNorm
+from covwb.spd.batchnorm import SPDBatchNorm
 from covwb.spd.matrix_functions import logm, rectify
 from covwb.spd.parameters import project_stiefel_grad_, retract_stiefel_
 
@@ -70,9 +70,9 @@ class SPDNet(nn.Module):
     n_in, n_hidden, n_classes : int
         Input matrix size, BiMap output size, number of classes.
     batchnorm : str or None
-        A key of :data:`covwb.spd.batchnorm.METRICS`, or None for no batch norm.
+        A key of :data:`covwb.spd.batchnorm.BATCHNORM_METRICS`, or None for no batch norm.
     theta : float or None
-        Power deformation for ``"pgbw"``.
+        Power deformation for ``"gbw_theta"``.
     seed : int
         Seed of the weight initialisation.
     bn_options : dict
@@ -84,15 +84,13 @@ class SPDNet(nn.Module):
         n_in: int,
         n_hidden: int,
         n_classes: int,
-        batchnorm: str | None = "bw",
+        batchnorm: str | None = "wasserstein",
         *,
         theta: float | None = None,
         seed: int = 0,
         **bn_options: object,
     ) -> None:
         super().__init__()
-        if batchnorm is not None and batchnorm not in METRICS:
-            raise ParameterError(f"Unknown batch norm {batchnorm!r}; choose one of {', '.join(METRICS)} or none.")
         generator = torch.Generator().manual_seed(seed)
         self.bimap = BiMap(n_in, n_hidden, generator=generator)
         self.batchnorm = None if batchnorm is None else SPDBatchNorm(n_hidden, batchnorm, theta, **bn_options)
