@@ -241,8 +241,9 @@ def split_rows(
 
     Each cell's rows are shuffled and cut on their own: a cell of ``m ≥ 3`` rows gives
     ``max(1, round(m · test))`` rows to test and ``max(1, round(m · validation))`` to validation, and keeps
-    at least one for training; a cell of two rows gives one to training and one to test; a single row
-    goes to training. So the parts' shares match the requested ones up to rounding within each cell.
+    at least one for training; a cell of two rows gives one to training and one to test (to validation
+    when ``test`` is 0); a single row goes to training. A share of 0 gives no rows. So the parts' shares
+    match the requested ones up to rounding within each cell.
 
     Parameters
     ----------
@@ -271,17 +272,23 @@ def split_rows(
     parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
     for cell in np.unique(cells):
         rows = rng.permutation(np.flatnonzero(cells == cell))
-        m = rows.size
-        if m >= 3:
-            n_test = min(max(1, int(np.floor(m * test + 0.5))), m - 2)
-            n_validation = min(max(1, int(np.floor(m * validation + 0.5))), m - 1 - n_test)
-        else:
-            n_test, n_validation = m - 1, 0
+        n_test, n_validation = _cell_counts(rows.size, validation, test)
         parts[2].append(rows[:n_test])
         parts[1].append(rows[n_test : n_test + n_validation])
         parts[0].append(rows[n_test + n_validation :])
     train, held_out, tested = (np.sort(np.concatenate(part)).astype(np.int64) for part in parts)
     return train, held_out, tested
+
+
+def _cell_counts(m: int, validation: float, test: float) -> tuple[int, int]:
+    """Test and validation rows of a cell of ``m`` rows (a zero share gives none)."""
+    if m >= 3:
+        n_test = min(max(1, int(np.floor(m * test + 0.5))), m - 2) if test > 0 else 0
+        n_validation = min(max(1, int(np.floor(m * validation + 0.5))), m - 1 - n_test) if validation > 0 else 0
+        return n_test, n_validation
+    if m == 2:
+        return (1, 0) if test > 0 else (0, 1 if validation > 0 else 0)
+    return 0, 0
 
 
 def _split_notes(
