@@ -110,6 +110,7 @@ def test_the_sweep_is_a_plan_of_picklable_fits(problem) -> None:
         assert task.fn is fit_and_evaluate and task.args[0] == Ref("data")
         assert pickle.loads(pickle.dumps(task)).key == task.key
     assert pickle.loads(pickle.dumps(plan.combine)).keywords["task"] == "continuous"
+    assert np.array_equal(pickle.loads(pickle.dumps(plan.data["data"])).test, problem.test)
     ran = run_plan(plan).summary.drop(columns=["seconds", "seconds_sd"])
     swept = sweep(
         problem, TrainSettings(epochs=3), penalties=["ccdcov", "dcov"], lambdas=[5, 1], seeds=[0, 1], n_permutations=0

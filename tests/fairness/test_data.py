@@ -101,3 +101,10 @@ def test_tiny_cells_are_named_in_the_notes(table: pd.DataFrame) -> None:
     assert any(
         "fewer than 3 rows cannot appear in all three parts" in n and "region=island (n = 2)" in n for n in data.notes
     )
+
+
+def test_a_zero_share_gives_no_rows() -> None:
+    cells = np.repeat([0, 1, 2], [50, 2, 1])
+    train, validation, test = split_rows(cells, validation=0.2, test=0.0, seed=1)
+    assert test.size == 0 and np.sum(cells[validation] == 0) == 10 and np.sum(cells[validation] == 1) == 1
+    assert train.size + validation.size == cells.size

@@ -212,8 +212,8 @@ def chord_improvement(loss: Sequence[float], jsd: Sequence[float]) -> np.ndarray
     return improvement
 
 
-def _percent(new: float, old: float) -> str:
-    return f"{100 * (new / old - 1):+.0f}%" if old else "n/a"
+def _percent(new: float, old: float, digits: int = 0) -> str:
+    return f"{100 * (new / old - 1):+.{digits}f}%" if old else "n/a"
 
 
 def choose_lambda(
@@ -299,14 +299,14 @@ def choose_lambda(
             f"λ = {lambdas[-1]:g} of the {label}–JSD curve (both rescaled to [0, 1]) and farthest from it among "
             f"the points whose JSD reduction exceeds the spread between seeds: JSD {jsd[0]:.4g} ± {sd[0]:.2g} → "
             f"{jsd[at]:.4g} ± {sd[at]:.2g} ({_percent(jsd[at], jsd[0])}), {label} "
-            f"{_percent(loss[at], loss[0])}."
+            f"{_percent(loss[at], loss[0], 1)}."
         )
         if test is not None and len(test):
             rows = test.set_index("lambda")
             base, chosen = rows.loc[lambdas[0]], rows.loc[lam]
             reason += (
                 f" On the test split: JSD {base['jsd']:.4g} → {chosen['jsd']:.4g} "
-                f"({_percent(chosen['jsd'], base['jsd'])}), {label} {_percent(chosen[metric], base[metric])}."
+                f"({_percent(chosen['jsd'], base['jsd'])}), {label} {_percent(chosen[metric], base[metric], 1)}."
             )
             if not chosen["jsd"] < base["jsd"]:
                 warnings.append(
