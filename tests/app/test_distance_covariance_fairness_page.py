@@ -118,9 +118,9 @@ def test_uploaded_recidivism_table_gets_usable_defaults_and_leak_warnings() -> N
     assert widget(at.multiselect, "Protected").value == ["sex", "age", "race"]
     features = set(widget(at.multiselect, "Features").value)
     assert {"priors_count", "juv_fel_count", "c_charge_degree"} <= features
-    assert not features & {"id", "name", "first", "last", "dob", "c_case_number", "c_charge_desc", "is_recid", "end"}
+    assert not features & {"id", "name", "dob", "c_case_number", "c_charge_desc", "is_recid", "end", "decile_score"}
     leaks = [w.value for w in at.warning if "looks like a leak" in w.value]
-    assert len(leaks) == 3 and any("'is_recid'" in w for w in leaks)
+    assert len(leaks) == 2 and any("'is_recid'" in w for w in leaks)
     texts = [t.value for t in at.text]
     assert "id: identifier-like: 1,200 distinct values in 1,200 rows" in texts and "dob: a date or time" in texts
     assert len(at.get("plotly_chart")) == 4

@@ -7,7 +7,9 @@ fairness trade-off meaningless, so nothing is a feature by default unless it is 
 - **left out** of the default features, each with its reason: identifier-like columns (text or whole
   numbers, unique or nearly unique per row, or named like an ID), dates and times, free text (long
   strings), text with more than :data:`MAX_LEVELS` levels, constant or empty columns, and columns missing
-  in more than :data:`MAX_MISSING` of the rows (their rows would be dropped);
+  in more than :data:`MAX_MISSING` of the rows (their rows would be dropped), and columns named like the
+  score or prediction of another model (``decile_score``, ``risk``, ``pred``): the risk score of a
+  recidivism table restates the outcome it was built to predict; and exact copies of an earlier column;
 - **leaks**: a column that predicts the target almost perfectly on its own (ROC-AUC of the column alone
   ≥ :data:`LEAK_AUC` for a binary target or for "any count" of a count target; |Pearson| or |Spearman|
   ≥ :data:`LEAK_CORRELATION`, or a correlation ratio η ≥ the same bound for text, for a numeric target;
@@ -62,6 +64,7 @@ _EXPOSURE_WORDS = ("exposure", "exposition", "expo")
 _PROTECTED_WORDS = frozenset(
     {"sex", "gender", "race", "ethnicity", "ethnic", "religion", "nationality", "black", "age"}
 )
+_SCORE_WORDS = frozenset({"score", "decile", "risk", "prediction", "predicted", "pred", "propensity", "probability"})
 _AGE_OF_THINGS = frozenset({"veh", "vehicle", "car", "building", "house", "policy", "contract", "licence", "license"})
 _DATE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$"
@@ -293,6 +296,32 @@ def leaking_columns(
     return found
 
 
+def _left_out_reason(name: str, profile: _Profile) -> str:
+    """Why a column is no default feature ("" when it is one)."""
+    if profile.reason:
+        return profile.reason
+    if profile.missing > MAX_MISSING:
+        return f"missing in {profile.missing:.0%} of the rows (those rows would be dropped)"
+    if _SCORE_WORDS & set(_words(name)):
+        return "named like the score or prediction of another model (it may restate the outcome)"
+    return ""
+
+
+def _duplicates(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
+    """Columns whose values repeat an earlier column's exactly (``priors_count.1``) → the reason."""
+    import hashlib
+
+    seen: dict[str, str] = {}
+    found = {}
+    for name in columns:
+        digest = hashlib.sha256(pd.util.hash_pandas_object(frame[name], index=False).to_numpy().tobytes()).hexdigest()
+        if digest in seen and frame[name].equals(frame[seen[digest]]):
+            found[name] = f"the same values as '{seen[digest]}'"
+        else:
+            seen.setdefault(digest, name)
+    return found
+
+
 def _protected_word(name: str) -> str | None:
     """The protected attribute a column's name says it holds ("sex", "age", …), or None."""
     words = set(_words(name))
@@ -391,11 +420,9 @@ def propose_roles(frame: pd.DataFrame, *, target: str | None = None, seed: int =
             else "No exposure column found: every row will have exposure 1."
         )
     protected = _protected(columns, profiles, target)
-    left_out = {
-        c: p.reason or f"missing in {p.missing:.0%} of the rows (those rows would be dropped)"
-        for c, p in profiles.items()
-        if c not in (target, exposure) and c not in protected and (p.reason or p.missing > MAX_MISSING)
-    }
+    left_out = {c: _left_out_reason(c, p) for c, p in profiles.items() if c not in (target, exposure, *protected)}
+    left_out = {c: reason for c, reason in left_out.items() if reason}
+    left_out.update(_duplicates(frame, [c for c in columns if c not in left_out and c not in (target, exposure)]))
     candidates = [c for c in columns if c not in (target, exposure) and c not in protected and c not in left_out]
     leaks = leaking_columns(frame, target, candidates, task=task, seed=seed) if target is not None else {}
     features = tuple(c for c in candidates if c not in leaks)
