@@ -8,23 +8,23 @@ import ui
 
 ui.setup_page("Distance-covariance fairness", ":material/balance:")
 
-import pandas as pd
 
 from covwb.datasets.fingerprint import fingerprint
 from covwb.errors import ParameterError
-from covwb.fairness.calibration import sweep, tradeoff_table
-from covwb.fairness.data import TASKS, leaking_columns, prepare_data
+from covwb.fairness.calibration import compare_models, sweep, tradeoff_table
+from covwb.fairness.data import TASKS, prepare_data
 from covwb.fairness.encoding import KINDS, infer_kind
 from covwb.fairness.metrics import (
+    DEFAULT_PERMUTATIONS,
     DEPENDENCE_ROWS,
     TASK_METRIC,
     dependence_rows,
     dependence_warnings,
     evaluate,
     group_table,
-    small_cell_warnings,
 )
 from covwb.fairness.models import TrainSettings
+from covwb.fairness.roles import propose_roles
 from covwb.fairness.torch_penalties import PENALTIES
 from covwb.plots.fairness import (
     cell_means_figure,
@@ -40,15 +40,10 @@ st.title("Distance-covariance fairness")
 st.caption(
     "Train models whose predictions stay (distance-)independent of several protected attributes of mixed types "
     "at once: task loss + λ · dCov, JdCov or CCdCov (Lee, Antonio, Avanzi, Marchi & Zhou, 2025). Sweep λ over "
-    "seeds, see the task-loss vs JSD trade-off, the chosen λ and why, and every intersectional cell."
+    "seeds, see the task-loss vs JSD trade-off on held-out test rows, the recommended λ and why, and every "
+    "intersectional cell."
 )
-
-
-def default_task(frame, target: str, exposure_role: tuple[str, ...]) -> str:
-    """Counts when the table names an exposure, binary for two values, else continuous."""
-    if exposure_role:
-        return "counts"
-    return "binary" if frame[target].nunique() == 2 else "continuous"
+NO_EXPOSURE = "(none: exposure 1)"
 
 
 def parse_grid(text: str) -> list[float]:
@@ -72,44 +67,53 @@ st.caption(f"{len(frame)} rows × {frame.shape[1]} columns (first 200 rows shown
 st.header("Problem")
 columns = [str(c) for c in frame.columns]
 roles = dataset.roles
+proposed = ui.session_cached(("fair-roles", data_id), lambda: propose_roles(frame), public=dataset.builtin)
 left, middle, right = st.columns(3)
-target_default = roles.get("target", (columns[-1],))[0]
+target_default = roles.get("target", (proposed.target or columns[-1],))[0]
 target = left.selectbox("Target", columns, index=columns.index(target_default), key=f"target-{data_id}")
+for_target = ui.session_cached(
+    ("fair-roles", data_id, target), lambda: propose_roles(frame, target=target), public=dataset.builtin
+)
 task_keys = list(TASKS)
 task = middle.selectbox(
     "Task",
     task_keys,
-    index=task_keys.index(default_task(frame, target, roles.get("exposure", ()))),
+    index=task_keys.index("counts" if roles.get("exposure") else for_target.task),
     format_func=TASKS.get,
     key=f"task-{data_id}-{target}",
 )
 exposure = None
 if task == "counts":
-    numeric = [c for c in columns if c != target and frame[c].dtype.kind == "f"]
-    default_exposure = roles.get("exposure", numeric[:1])
-    exposure = right.selectbox(
-        "Exposure",
-        numeric,
-        index=numeric.index(default_exposure[0]) if default_exposure else 0,
-        key=f"exposure-{data_id}",
+    options = [NO_EXPOSURE, *(c for c in for_target.exposure_candidates if c != target)]
+    options += [c for c in roles.get("exposure", ()) if c not in options]
+    default_exposure = roles.get("exposure", (for_target.exposure or NO_EXPOSURE,))[0]
+    chosen_exposure = right.selectbox(
+        "Exposure", options, index=options.index(default_exposure), key=f"exposure-{data_id}-{target}"
     )
+    exposure = None if chosen_exposure == NO_EXPOSURE else chosen_exposure
 others = [c for c in columns if c not in (target, exposure)]
 protected = st.multiselect(
     "Protected attributes (mixed types allowed)",
     others,
-    default=[c for c in roles.get("protected", ()) if c in others],
+    default=[c for c in roles.get("protected", proposed.protected) if c in others],
     key=f"protected-{data_id}-{target}",
 )
 candidates = [c for c in others if c not in protected]
-leaks = leaking_columns(frame, target, candidates)
 features = st.multiselect(
     "Features (protected attributes are never used as features)",
     candidates,
-    default=[c for c in roles.get("features", candidates) if c in candidates and c not in leaks][:40],
+    default=[c for c in roles.get("features", for_target.features) if c in candidates and c not in for_target.leaks][
+        :40
+    ],
     key=f"features-{data_id}-{target}",
 )
-if leaks:
-    st.caption(ui.plain("Left out by default, as they restate the target (|r| ≥ 0.95): " + ", ".join(leaks) + "."))
+for line in for_target.warnings:
+    st.warning(ui.plain(line))
+left_out = {c: why for c, why in for_target.left_out.items() if c in candidates}
+if left_out:
+    with st.expander(f"{len(left_out)} columns left out of the default features, and why", expanded=False):
+        for name, why in left_out.items():
+            st.text(f"{name}: {why}")
 if not protected:
     st.info("Choose at least one protected attribute.")
     st.stop()
@@ -138,8 +142,27 @@ penalties = middle.multiselect(
 )
 grid_text = right.text_input("λ grid", "0, 2, 10, 50", key="fair-grid")
 left, middle, right, last = st.columns(4)
-n_seeds = int(left.number_input("Seeds", 1, 10, 2, key="fair-seeds"))
-n_permutations = int(middle.number_input("Permutations per test", 0, 999, 99, step=50, key="fair-perms"))
+n_seeds = int(
+    left.number_input(
+        "Seeds",
+        1,
+        10,
+        3,
+        key="fair-seeds",
+        help="A λ is recommended only when its JSD reduction exceeds the spread between seeds.",
+    )
+)
+n_permutations = int(
+    middle.number_input(
+        "Permutations per test",
+        0,
+        999,
+        DEFAULT_PERMUTATIONS,
+        step=50,
+        key="fair-perms",
+        help="The smallest attainable p-value is 1/(B + 1): B must be at least 1/α − 1 for the test to reject.",
+    )
+)
 c = float(right.number_input("JdCov constant c", 0.1, 10.0, 1.0, 0.1, key="fair-c"))
 statistic = last.selectbox(
     "Penalty statistic",
@@ -155,8 +178,13 @@ with st.expander("Optimisation", expanded=False):
     lr = float(right.number_input("Learning rate (Adam)", 0.0005, 0.5, 0.03, format="%.4f", key="fair-lr"))
     left, middle, right = st.columns(3)
     patience = int(left.number_input("Early-stopping patience (epochs)", 1, 200, 10, key="fair-patience"))
-    validation_share = float(middle.slider("Validation share", 0.1, 0.5, 0.3, 0.05, key="fair-validation"))
+    alpha = float(middle.number_input("Level α of the permutation test", 0.001, 0.2, 0.05, 0.01, key="fair-alpha"))
     split_seed = int(right.number_input("Split seed", 0, 2**31 - 1, 0, key="fair-split-seed"))
+    left, middle = st.columns(2)
+    validation_share = float(
+        left.slider("Validation share (early stopping, choice of λ)", 0.1, 0.4, 0.2, 0.05, key="fair-validation")
+    )
+    test_share = float(middle.slider("Test share (reported numbers)", 0.1, 0.4, 0.2, 0.05, key="fair-test"))
 
 with ui.user_errors():
     lambdas = parse_grid(grid_text)
@@ -172,6 +200,7 @@ with ui.user_errors():
             tuple(kinds.items()),
             bins,
             validation_share,
+            test_share,
             split_seed,
         ),
         lambda: prepare_data(
@@ -184,6 +213,7 @@ with ui.user_errors():
             kinds=kinds,
             bins=bins,
             validation=validation_share,
+            test=test_share,
             seed=split_seed,
         ),
         public=dataset.builtin,
@@ -194,17 +224,15 @@ with st.expander("What preparing the data did", expanded=False):
     for line in data.notes:
         st.text(line)
 st.caption(
-    f"{len(data.train)} training and {len(data.validation)} validation rows · {data.X.shape[1]} feature columns · "
-    f"{len(set(data.protected.cells))} intersectional cells."
+    f"{len(data.train)} training, {len(data.validation)} validation and {len(data.test)} test rows · "
+    f"{data.X.shape[1]} feature columns · {len(set(data.protected.cells))} intersectional cells."
 )
-validation_protected = data.protected.subset(data.validation)
-if dependence_rows(validation_protected).size < len(data.validation):
+test_protected = data.protected.subset(data.test)
+if dependence_rows(test_protected).size < len(data.test):
     st.caption(
         f"dCor, CCdCov, JdCov and the permutation test use a seeded subsample of {DEPENDENCE_ROWS:,} of the "
-        f"{len(data.validation):,} validation rows: with a continuous attribute mixed with others they cost O(n²)."
+        f"{len(data.test):,} rows of a split: with a continuous attribute mixed with others they cost O(n²)."
     )
-for line in small_cell_warnings(validation_protected):
-    st.warning(ui.plain("Validation set: " + line))
 if "jdcov" in penalties:
     for line in dependence_warnings(data.protected):
         st.warning(ui.plain(line))
@@ -233,6 +261,7 @@ settings = {
     "kinds": kinds,
     "bins": bins,
     "validation_share": validation_share,
+    "test_share": test_share,
     "split_seed": split_seed,
     "model": model_name,
     **base.as_dict(),
@@ -240,6 +269,7 @@ settings = {
     "lambdas": lambdas,
     "seeds": seeds,
     "n_permutations": n_permutations,
+    "alpha": alpha,
 }
 
 
@@ -253,6 +283,7 @@ def run_sweep():
         lambdas=lambdas,
         seeds=seeds,
         n_permutations=n_permutations,
+        alpha=alpha,
         progress=lambda fraction, step: bar.progress(fraction, text=step),
     )
     bar.empty()
@@ -263,78 +294,101 @@ with ui.user_errors():
     result = ui.session_cached(("fair-sweep", fingerprint(settings)), run_sweep, public=dataset.builtin)
 
 metric, metric_label = TASK_METRIC[task]
-baseline = None
+fairlearn = None
 if task == "binary":
     from covwb.fairness.baselines import exponentiated_gradient
 
     with ui.user_errors():
-        baseline_predictions = ui.session_cached(
+        fairlearn = ui.session_cached(
             ("fair-baseline", fingerprint(settings)), lambda: exponentiated_gradient(data), public=dataset.builtin
         )
-    baseline = evaluate(
-        task, data.y[data.validation], baseline_predictions, validation_protected, c=c, n_permutations=n_permutations
-    )
+    baselines = {
+        "fairlearn ExponentiatedGradient (DP)": fairlearn.scores["test"],
+        "LogisticRegression decisions (its unconstrained base)": fairlearn.base_decisions["test"],
+    }
+    baselines = {
+        name: evaluate(task, data.y[data.test], scores, test_protected, c=c, n_permutations=n_permutations)
+        for name, scores in baselines.items()
+    }
 
-st.header("Chosen λ")
+for line in result.warnings:
+    st.warning(ui.plain(line))
+for line in result.notes:
+    st.caption(line)
+
+st.header("Recommended λ")
 for penalty, choice in result.choices.items():
-    st.markdown(f"**{PENALTIES[penalty]}: λ = {choice.elbow:g}.** {choice.elbow_reason}")
+    verdict = f"λ = {choice.lam:g}" if choice.recommended else "no λ recommended (λ = 0 kept)"
+    st.markdown(f"**{PENALTIES[penalty]}: {verdict}.** {choice.reason}")
     st.caption(choice.independent_reason)
 
-st.header("Trade-off")
-chosen = {p: choice.elbow for p, choice in result.choices.items()}
+st.header("Trade-off on the test split")
+recommended = {p: choice.lam for p, choice in result.choices.items() if choice.recommended}
+table = tradeoff_table(result, "test")
+fairlearn_point = None
+if fairlearn is not None:
+    reduction = baselines["fairlearn ExponentiatedGradient (DP)"].metrics
+    fairlearn_point = (reduction["jsd"], reduction[metric])
+test_summary = result.summary[result.summary["split"] == "test"]
 fig = tradeoff_figure(
-    result.summary,
-    metric,
-    metric_label,
-    names=PENALTIES,
-    chosen=chosen,
-    baseline=(baseline.metrics["jsd"], baseline.metrics[metric]) if baseline else None,
+    test_summary, metric, metric_label, names=PENALTIES, chosen=recommended, baseline=fairlearn_point, split="test"
 )
 ui.show_figure(fig, "fairness-tradeoff", settings)
 fig = lambda_figure(
-    result.summary, {metric: metric_label, "jsd": "JSD (bits)", "uf": "UF", "dcor": "dCor²"}, names=PENALTIES
+    test_summary,
+    {metric: metric_label, "jsd": "JSD (bits)", "uf": "UF", "dcor": "dCor²"},
+    names=PENALTIES,
+    split="test",
 )
 ui.show_figure(fig, "fairness-lambda-curves", settings)
-table = tradeoff_table(result, task)
+st.caption("Test split: means over seeds, each beside its standard deviation (_sd) over seeds.")
 st.dataframe(table, hide_index=True)
 ui.table_download(table, "fairness-tradeoff-table", settings)
+with st.expander("Validation split: the numbers λ was chosen on", expanded=False):
+    validation_table = tradeoff_table(result, "validation")
+    st.dataframe(validation_table, hide_index=True)
+    ui.table_download(validation_table, "fairness-tradeoff-validation", settings)
 
 st.header("Models side by side")
 models = {"unregularised": ("none", 0.0)}
-models.update({f"{PENALTIES[p]}, λ = {lam:g}": (p, lam) for p, lam in chosen.items() if lam > 0})
-rows = []
-for name, (penalty, lam) in models.items():
-    evaluation = result.evaluations[(penalty, lam, seeds[0])]
-    rows.append({"model": name, **evaluation.metrics})
-if baseline is not None:
-    rows.append({"model": "fairlearn ExponentiatedGradient (DP)", **baseline.metrics})
-comparison = pd.DataFrame(rows)
-st.caption(f"Validation metrics, seed {seeds[0]}; JSD in bits; dCor² (V), CCdCov² and JdCov² (U).")
+models.update({f"{PENALTIES[p]}, λ = {lam:g}": (p, lam) for p, lam in recommended.items()})
+comparison = compare_models(result, models, extra=baselines if fairlearn is not None else None, split="test")
+st.caption(
+    f"Test split; means over {len(seeds)} seeds (fairlearn: one fit); JSD in bits; dCor² (V), CCdCov² and "
+    "JdCov² (U); parity gaps over cells of at least 20 rows."
+)
 st.dataframe(comparison, hide_index=True)
 ui.table_download(comparison, "fairness-models", settings)
+if fairlearn is not None:
+    for line in fairlearn.notes:
+        st.caption(line)
+    for line in fairlearn.warnings:
+        st.warning(ui.plain(line))
 
 st.header("Intersectional cells")
 shown = st.selectbox("Model", list(models), index=len(models) - 1, key="fair-shown")
 penalty, lam = models[shown]
-shown_predictions = result.predictions[(penalty, lam, seeds[0])]
-cells = result.evaluations[(penalty, lam, seeds[0])].cells
-plain_cells = result.evaluations[("none", 0.0, seeds[0])].cells
-cell_settings = {**settings, "model_shown": shown, "seed_shown": seeds[0]}
+key = ("test", penalty, lam, seeds[0])
+shown_predictions = result.predictions[key]
+cells = result.evaluations[key].cells
+plain_cells = result.evaluations[("test", "none", 0.0, seeds[0])].cells
+cell_settings = {**settings, "model_shown": shown, "seed_shown": seeds[0], "split": "test"}
+st.caption(f"Test split, seed {seeds[0]}.")
 st.dataframe(cells, hide_index=True)
 ui.table_download(cells, "fairness-cells", cell_settings)
-groups = group_table(shown_predictions, validation_protected)
+groups = group_table(shown_predictions, test_protected)
 with st.expander("Per attribute", expanded=False):
     st.dataframe(groups, hide_index=True)
     ui.table_download(groups, "fairness-groups", cell_settings)
 tables = {"unregularised": plain_cells} if shown == "unregularised" else {"unregularised": plain_cells, shown: cells}
-fig = cell_means_figure(tables, value_label=f"mean prediction of {target}")
+fig = cell_means_figure(tables, value_label=f"mean prediction of {target}", split="test")
 ui.show_figure(fig, "fairness-cell-means", cell_settings)
 kind = st.radio("Distributions", ["ecdf", "kde"], format_func=str.upper, horizontal=True, key="fair-distribution")
 fig = distributions_figure(
     shown_predictions,
-    validation_protected.cells,
-    validation_protected.cell_labels,
+    test_protected.cells,
+    test_protected.cell_labels,
     kind=kind,
-    title=f"{shown}: predictions per intersectional cell against the pooled distribution",
+    title=f"{shown}: predictions per intersectional cell against the pooled distribution (test split)",
 )
 ui.show_figure(fig, "fairness-distributions", {**cell_settings, "kind": kind})

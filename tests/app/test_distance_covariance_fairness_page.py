@@ -1,4 +1,4 @@
-"""The distance-covariance fairness page as a person uses it: built-in tables, an uploaded CSV, bad input."""
+"""The distance-covariance fairness page as a person uses it: built-in tables, uploaded CSVs, bad input."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from covwb.datasets.tables import BUILTIN_TABLES
 from tests.app.helpers import assert_clean, widget
+from tests.fairness.tables import motor, recidivism
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE = str(REPO / "pages" / "5_Distance_covariance_fairness.py")
@@ -57,28 +58,82 @@ def test_opens_on_the_default_builtin_table_with_every_panel() -> None:
     assert {
         "Problem",
         "Training and λ sweep",
-        "Chosen λ",
-        "Trade-off",
+        "Recommended λ",
+        "Trade-off on the test split",
         "Models side by side",
         "Intersectional cells",
     } <= set(headers)
     assert len(at.get("plotly_chart")) == 4
     chosen = [m.value for m in at.markdown if m.value.startswith("**")]
-    assert len(chosen) == 3 and all("elbow" in text for text in chosen)
+    assert len(chosen) == 3 and all("validation split" in text for text in chosen)
+    assert all("no λ recommended (λ = 0 kept)" in text or "is recommended:" in text for text in chosen)
     table = at.dataframe[1].value
-    assert set(table["lambda"]) == {0.0, 2.0, 10.0, 50.0} and {"rmse", "jsd", "uf"} <= set(table.columns)
-    assert any("fewer than 20 rows" in w.value for w in at.warning)
+    assert set(table["lambda"]) == {0.0, 2.0, 10.0, 50.0} and set(table["split"]) == {"test"}
+    assert {"rmse", "rmse_sd", "jsd", "jsd_sd", "uf", "recommended", "perm_p", "rejected"} <= set(table.columns)
+    assert (table["n_seeds"] == 3).all() and (table["jsd_sd"] > 0).all()
+    assert set(at.dataframe[2].value["split"]) == {"validation"}
+    assert any("the trade-off table, figures and exports report the" in c.value for c in at.caption)
+    assert any("Permutation tests use 199 permutations" in c.value for c in at.caption)
+    assert any("fewer than 20 rows" in w.value and w.value.startswith("Test split") for w in at.warning)
     downloads = [b.label for b in at.get("download_button")]
-    assert downloads.count("PNG") == 4 and downloads.count("Download CSV") >= 3
+    assert downloads.count("PNG") == 4 and downloads.count("Download CSV") >= 4
 
 
-def test_binary_builtin_table_adds_the_fairlearn_baseline() -> None:
+def test_binary_builtin_table_adds_the_fairlearn_baseline_and_its_base_model() -> None:
     at = _page(**{"fair-builtin": BUILTIN_TABLES["recid"].name}).run()
     assert_clean(at)
     assert "cens" not in widget(at.multiselect, "Features").value
-    models = at.dataframe[2].value
-    assert models["model"].iloc[0] == "unregularised"
-    assert models["model"].str.contains("fairlearn").any() and "roc_auc" in models
+    models = at.dataframe[3].value
+    assert models["model"].iloc[0] == "unregularised" and set(models["split"]) == {"test"}
+    assert models["model"].str.contains("fairlearn").any() and models["model"].str.contains("base").any()
+    assert "roc_auc" in models and "dp_gap" in models
+    wording = " ".join(models["independence test"])
+    assert "independence" in wording and "pass" not in wording
+    assert any("randomized classifier" in c.value for c in at.caption)
+    assert not any("fairlearn" in w.value and "did not reduce" in w.value for w in at.warning)
+
+
+def test_a_single_seed_recommends_nothing_and_says_why() -> None:
+    at = _page(**{"fair-grid": "0, 10, 50"}).run()
+    assert_clean(at)
+    assert any(w.value.startswith("A single seed") for w in at.warning)
+    chosen = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert chosen and all("no λ recommended (λ = 0 kept)" in text and "single seed" in text for text in chosen)
+
+
+def test_too_few_permutations_are_refused_with_the_reason() -> None:
+    at = _page(**{"fair-perms": 10}).run()
+    assert not at.exception
+    assert len(at.error) == 1 and "could never reject independence" in at.error[0].value
+
+
+def test_uploaded_recidivism_table_gets_usable_defaults_and_leak_warnings() -> None:
+    at = _page(**{"fair-origin": "Upload", "fair-penalties": ["ccdcov"], "fair-epochs": 5}).run()
+    upload = ("compas-scores-two-years.csv", recidivism(1200).to_csv(index=False).encode(), "text/csv")
+    at.sidebar.get("file_uploader")[0].set_value(upload)
+    at = at.run()
+    assert_clean(at)
+    assert widget(at.selectbox, "Target").value == "two_year_recid"
+    assert widget(at.selectbox, "Task").value == "binary"
+    assert widget(at.multiselect, "Protected").value == ["sex", "age", "race"]
+    features = set(widget(at.multiselect, "Features").value)
+    assert {"priors_count", "juv_fel_count", "c_charge_degree"} <= features
+    assert not features & {"id", "name", "dob", "c_case_number", "c_charge_desc", "is_recid", "end", "decile_score"}
+    leaks = [w.value for w in at.warning if "looks like a leak" in w.value]
+    assert len(leaks) == 2 and any("'is_recid'" in w for w in leaks)
+    texts = [t.value for t in at.text]
+    assert "id: identifier-like: 1,200 distinct values in 1,200 rows" in texts and "dob: a date or time" in texts
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_uploaded_motor_portfolio_counts_claims_with_the_exposure_and_never_the_policy_id() -> None:
+    at = _upload(motor(1500), "freMTPL2freq.csv")
+    assert_clean(at)
+    assert widget(at.selectbox, "Target").value == "ClaimNb"
+    assert widget(at.selectbox, "Task").value == "counts"
+    assert widget(at.selectbox, "Exposure").value == "Exposure"
+    assert "IDpol" not in widget(at.multiselect, "Features").value
+    assert "poisson_deviance" in at.dataframe[1].value
 
 
 def test_counts_with_exposure_on_the_insurance_table() -> None:

@@ -9,15 +9,19 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, mean_poisson_deviance, roc_auc_score
 
+from covwb.errors import ParameterError
 from covwb.fairness.encoding import encode_protected
 from covwb.fairness.metrics import (
     DEPENDENCE_ROWS,
     cell_table,
+    check_permutations,
     dependence_rows,
     dependence_statistics,
     dependence_warnings,
     evaluate,
     group_table,
+    independence_rejected,
+    independence_wording,
     jensen_shannon,
     parity_gaps,
     permutation_test,
@@ -162,3 +166,32 @@ def test_permutation_test_with_a_continuous_attribute_detects_dependence() -> No
     _, independent = permutation_test(rng.standard_normal(300), encoded, n_permutations=99, seed=0)
     assert dependent == pytest.approx(0.01)
     assert independent > 0.05
+
+
+def test_parity_gap_leaves_out_cells_too_small_to_have_a_mean() -> None:
+    frame = pd.DataFrame({"race": ["a"] * 50 + ["b"] * 50 + ["c"] * 2})
+    encoded = encode_protected(frame, ["race"])
+    predictions = np.r_[np.full(50, 0.4), np.full(50, 0.5), [1.0, 1.0]]
+    assert parity_gaps(predictions, encoded) == pytest.approx({"race": 0.1, "intersectional": 0.1})
+    assert parity_gaps(predictions, encoded, min_rows=1)["intersectional"] == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("n_permutations", "alpha", "refused"),
+    [(19, 0.05, False), (18, 0.05, True), (99, 0.01, False), (98, 0.01, True), (0, 0.05, False)],
+)
+def test_permutations_that_could_never_reject_are_refused(n_permutations: int, alpha: float, refused: bool) -> None:
+    if refused:
+        with pytest.raises(ParameterError, match="could never reject independence"):
+            check_permutations(n_permutations, alpha)
+    else:
+        check_permutations(n_permutations, alpha)
+
+
+def test_the_smallest_attainable_p_value_rejects_and_the_wording_never_says_passes() -> None:
+    encoded = _two_groups(200)
+    dependent = encoded.matrix[:, 0] + 0.01 * np.random.default_rng(0).standard_normal(200)
+    _, p = permutation_test(dependent, encoded, n_permutations=19, seed=0)
+    assert p == pytest.approx(1 / 20) and independence_rejected(p, 0.05)
+    assert independence_wording(p, 0.05) == "independence rejected (p = 0.05 ≤ α = 0.05)"
+    assert "not rejected" in independence_wording(0.2, 0.05) and "pass" not in independence_wording(0.2, 0.05)

@@ -38,7 +38,13 @@ def test_tradeoff_figure_marks_the_chosen_lambda_and_the_baseline() -> None:
     fig = tradeoff_figure(
         _summary(), "rmse", "RMSE", names={"ccdcov": "CCdCov"}, chosen={"ccdcov": 10.0}, baseline=(0.2, 1.2)
     )
-    assert [t.name for t in fig.data] == ["CCdCov", "chosen λ (CCdCov)", "jdcov", "fairlearn ExponentiatedGradient"]
+    assert [t.name for t in fig.data] == [
+        "CCdCov",
+        "recommended λ (CCdCov)",
+        "jdcov",
+        "fairlearn ExponentiatedGradient",
+    ]
+    assert fig.layout.title.text.startswith("Trade-off on the test split")
     assert list(fig.data[0].text) == ["λ=0", "λ=10", "λ=40"]
     assert fig.data[1].x[0] == pytest.approx(0.1)
     assert fig.layout.xaxis.title.text.startswith("JSD") and fig.layout.yaxis.title.text == "RMSE"
@@ -46,6 +52,8 @@ def test_tradeoff_figure_marks_the_chosen_lambda_and_the_baseline() -> None:
 
 def test_lambda_figure_has_a_band_and_a_line_per_penalty_and_metric() -> None:
     fig = lambda_figure(_summary(), {"rmse": "RMSE", "jsd": "JSD (bits)"})
+    assert "test split" in fig.layout.title.text
+    assert "validation split" in lambda_figure(_summary(), {"rmse": "RMSE"}, split="validation").layout.title.text
     assert len(fig.data) == 2 * 2 * 2
     assert sum(t.showlegend is not False for t in fig.data if t.mode == "lines+markers") == 2
 
@@ -54,6 +62,7 @@ def test_cell_means_and_distributions() -> None:
     table = pd.DataFrame({"cell": ["a", "b"], "n": [3, 4], "mean prediction": [1.0, 2.0]})
     fig = cell_means_figure({"unregularised": table, "CCdCov": table})
     assert len(fig.data) == 2 and list(fig.data[0].customdata) == [3, 4]
+    assert fig.layout.title.text.endswith("(test split)")
     rng = np.random.default_rng(0)
     predictions, cells = rng.standard_normal(50), rng.integers(0, 3, 50)
     for kind in ("ecdf", "kde"):

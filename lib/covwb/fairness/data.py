@@ -3,8 +3,12 @@
 Protected attributes are removed from the features and enter only the penalty and the metrics. Numeric
 features are standardised on the training rows; text features are one-hot encoded (and the notes say so).
 Rows with a missing target are dropped (and counted in the notes); so are rows with missing features,
-exposure or protected attributes. The validation split is stratified on the intersectional cells when
-every cell has at least two rows, so that every cell is evaluated.
+exposure or protected attributes.
+
+The rows are split three ways (:func:`split_rows`), seeded and stratified on the intersectional cells:
+**training** rows fit the models, **validation** rows stop the training early and choose λ, and **test**
+rows, used for nothing else, give the numbers that are reported. Each cell is split on its own, so every
+cell with at least three rows appears in all three parts.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pandas as pd
 
 from covwb.errors import ParameterError
 from covwb.fairness.encoding import ProtectedEncoding, encode_protected
+from covwb.fairness.roles import leaking_columns
 
 TASKS: dict[str, str] = {
     "binary": "Binary outcome (logistic)",
@@ -46,8 +51,8 @@ class FairnessData:
         Exposure of each row (counts), ones otherwise.
     protected : ProtectedEncoding
         The encoded protected attributes of the same rows.
-    train, validation : ndarray of int
-        Row indices of the two parts.
+    train, validation, test : ndarray of int
+        Sorted row indices of the three parts: fitting; early stopping and the choice of λ; reporting.
     notes : tuple of str
         What preparation did: dropped rows, encodings, level mapping.
     """
@@ -61,6 +66,7 @@ class FairnessData:
     protected: ProtectedEncoding
     train: np.ndarray
     validation: np.ndarray
+    test: np.ndarray
     notes: tuple[str, ...]
 
 
@@ -118,7 +124,8 @@ def prepare_data(
     exposure: str | None = None,
     kinds: Mapping[str, str] | None = None,
     bins: int = 3,
-    validation: float = 0.3,
+    validation: float = 0.2,
+    test: float = 0.2,
     seed: int = 0,
 ) -> FairnessData:
     """Prepare a table for fair training: checks, dropped rows, encodings and a seeded split.
@@ -136,13 +143,15 @@ def prepare_data(
     protected : sequence of str
         Protected attributes, of mixed types (see :mod:`covwb.fairness.encoding`).
     exposure : str, optional
-        Exposure column (counts only), positive.
+        Exposure column (counts only), positive; without it every row has exposure 1.
     kinds : mapping of str to str, optional
         Kind overrides for protected attributes.
     bins : int, default 3
         Quantile bins of continuous protected attributes in the cells.
-    validation : float, default 0.3
-        Share of rows held out for early stopping and evaluation.
+    validation : float, default 0.2
+        Share of rows for early stopping and the choice of λ.
+    test : float, default 0.2
+        Share of rows held out for the reported numbers.
     seed : int, default 0
         Seed of the split.
 
@@ -164,11 +173,14 @@ def prepare_data(
             raise ParameterError(f"'{name}' is not a column of the table.")
     if target in protected:
         raise ParameterError(f"The target '{target}' cannot also be a protected attribute.")
-    if task == "counts" and not exposure:
-        raise ParameterError("A count task needs an exposure column (use a column of ones for equal exposure).")
-    if not 0.05 <= validation <= 0.5:
-        raise ParameterError(f"The validation share must be between 0.05 and 0.5, got {validation}.")
+    if not (0.05 <= validation <= 0.5 and 0.05 <= test <= 0.5 and validation + test <= 0.7):
+        raise ParameterError(
+            f"The validation and test shares must each be between 0.05 and 0.5 and leave at least 30% of the rows "
+            f"for training; got {validation:g} and {test:g}."
+        )
     notes: list[str] = []
+    if task == "counts" and not exposure:
+        notes.append("No exposure column: every row has exposure 1, so the model predicts counts per row.")
     dropped = [name for name in features if name in protected or name in (target, exposure)]
     if dropped:
         notes.append("Removed from the features (protected, target or exposure): " + ", ".join(dropped) + ".")
@@ -197,12 +209,13 @@ def prepare_data(
     else:
         weights = np.ones(len(table))
     encoding = encode_protected(table, protected, kinds=kinds, bins=bins)
-    train, held_out = _split(encoding.cells, validation, seed, notes)
-    leaks = leaking_columns(table, target, features)
+    train, held_out, tested = split_rows(encoding.cells, validation=validation, test=test, seed=seed)
+    notes.extend(_split_notes(encoding, train, held_out, tested, seed))
+    leaks = leaking_columns(table, target, features, task=task)
     if leaks:
         notes.append(
-            "These features are almost perfectly correlated with the target and may restate it: "
-            + ", ".join(leaks)
+            "These features predict the target almost perfectly on their own and may restate it: "
+            + "; ".join(f"{name} ({evidence})" for name, evidence in leaks.items())
             + "."
         )
     X, names = _features(table, features, train, notes)
@@ -216,47 +229,84 @@ def prepare_data(
         protected=encoding,
         train=train,
         validation=held_out,
+        test=tested,
         notes=tuple(notes) + encoding.notes,
     )
 
 
-def leaking_columns(frame: pd.DataFrame, target: str, columns: Sequence[str], *, threshold: float = 0.95) -> list[str]:
-    """Numeric columns almost perfectly correlated with the target (|Pearson r| ≥ ``threshold``).
+def split_rows(
+    cells: np.ndarray, *, validation: float = 0.2, test: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded training / validation / test rows, stratified on the intersectional cells.
 
-    Such a column usually restates the target (``cens`` for ``recidivist = 1 − cens``) and should not be a
-    feature. A two-valued text target is coded 0/1 first; other text targets give no leak.
+    Each cell's rows are shuffled and cut on their own: a cell of ``m ≥ 3`` rows gives
+    ``max(1, round(m · test))`` rows to test and ``max(1, round(m · validation))`` to validation, and keeps
+    at least one for training; a cell of two rows gives one to training and one to test (to validation
+    when ``test`` is 0); a single row goes to training. A share of 0 gives no rows. So the parts' shares
+    match the requested ones up to rounding within each cell.
+
+    Parameters
+    ----------
+    cells : ndarray of int, shape (n,)
+        Cell of each row.
+    validation, test : float
+        Shares of the rows for validation and for test.
+    seed : int, default 0
+        Seed of the shuffles.
 
     Returns
     -------
-    list of str
-        The suspect columns, in the given order.
+    train, validation, test : ndarray of int64
+        Sorted row indices; together they are ``0 … n − 1`` exactly once.
+
+    Examples
+    --------
+    >>> cells = np.repeat([0, 1], [10, 2])
+    >>> train, validation, test = split_rows(cells, validation=0.2, test=0.2, seed=0)
+    >>> len(train), len(validation), len(test)
+    (7, 2, 3)
+    >>> np.unique(cells[test]).tolist()
+    [0, 1]
     """
-    column = frame[target]
-    if not pd.api.types.is_numeric_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
-        if column.nunique() != 2:
-            return []
-        column = (column == sorted(column.dropna().astype(str).unique())[1]).astype(float).where(column.notna())
-    found = []
-    for name in columns:
-        other = frame[name]
-        if name == target or not pd.api.types.is_numeric_dtype(other) or isinstance(other.dtype, pd.CategoricalDtype):
-            continue
-        both = pd.concat([column.astype(float), other.astype(float)], axis=1).dropna().to_numpy()
-        varies = len(both) > 2 and both[:, 0].std() > 0 and both[:, 1].std() > 0
-        if varies and abs(np.corrcoef(both.T)[0, 1]) >= threshold:
-            found.append(name)
-    return found
+    rng = np.random.default_rng(seed)
+    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    for cell in np.unique(cells):
+        rows = rng.permutation(np.flatnonzero(cells == cell))
+        n_test, n_validation = _cell_counts(rows.size, validation, test)
+        parts[2].append(rows[:n_test])
+        parts[1].append(rows[n_test : n_test + n_validation])
+        parts[0].append(rows[n_test + n_validation :])
+    train, held_out, tested = (np.sort(np.concatenate(part)).astype(np.int64) for part in parts)
+    return train, held_out, tested
 
 
-def _split(cells: np.ndarray, validation: float, seed: int, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation rows, stratified on the cells when every cell has two rows or more."""
-    from sklearn.model_selection import train_test_split
+def _cell_counts(m: int, validation: float, test: float) -> tuple[int, int]:
+    """Test and validation rows of a cell of ``m`` rows (a zero share gives none)."""
+    if m >= 3:
+        n_test = min(max(1, int(np.floor(m * test + 0.5))), m - 2) if test > 0 else 0
+        n_validation = min(max(1, int(np.floor(m * validation + 0.5))), m - 1 - n_test) if validation > 0 else 0
+        return n_test, n_validation
+    if m == 2:
+        return (1, 0) if test > 0 else (0, 1 if validation > 0 else 0)
+    return 0, 0
 
-    rows = np.arange(cells.size)
-    counts = np.bincount(cells)
-    present = counts[counts > 0]
-    stratify = cells if present.min() >= 2 and present.size <= validation * cells.size else None
-    if stratify is None:
-        notes.append("Some intersectional cells have a single row, so the split is not stratified on the cells.")
-    train, held_out = train_test_split(rows, test_size=validation, random_state=seed, stratify=stratify)
-    return np.sort(train), np.sort(held_out)
+
+def _split_notes(
+    protected: ProtectedEncoding, train: np.ndarray, validation: np.ndarray, test: np.ndarray, seed: int
+) -> list[str]:
+    """Sentences on the split: sizes, stratification, and the cells too small for all three parts."""
+    n = train.size + validation.size + test.size
+    notes = [
+        f"Rows split into {train.size} training, {validation.size} validation and {test.size} test rows "
+        f"({100 * train.size / n:.0f}% / {100 * validation.size / n:.0f}% / {100 * test.size / n:.0f}%), "
+        f"stratified on the {len(np.unique(protected.cells))} intersectional cells, seed {seed}. Training fits "
+        "the models; validation stops them early and chooses λ; the reported numbers come from the test rows."
+    ]
+    counts = np.bincount(protected.cells, minlength=len(protected.cell_labels))
+    small = [f"{protected.cell_labels[c]} (n = {counts[c]})" for c in np.flatnonzero((counts > 0) & (counts < 3))]
+    if small:
+        notes.append(
+            "Cells with fewer than 3 rows cannot appear in all three parts (they are missing from validation, "
+            "and from test when they have a single row): " + "; ".join(small) + "."
+        )
+    return notes

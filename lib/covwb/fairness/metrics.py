@@ -1,7 +1,8 @@
 """Fairness and task metrics on a set of predictions: per-cell tables, parity gaps, JSD, UF, dCor, tests.
 
 - Per-group and per-intersectional-cell mean predictions with n, share and gap to the overall mean;
-  demographic-parity gap = largest minus smallest mean prediction (fairlearn's
+  demographic-parity gap = largest minus smallest mean prediction over the cells of at least
+  :data:`SMALL_CELL` rows (fairlearn's
   ``demographic_parity_difference`` uses selection rates and returns 0 on continuous predictions).
 - JSD (bits) between the per-cell distributions of predictions: ``H(Σ π_s p_s) − Σ π_s H(p_s)`` with cell
   shares ``π_s`` (or uniform weights), each ``p_s`` a Gaussian KDE with its own Silverman bandwidth
@@ -10,7 +11,9 @@
 - dCor² (V), CCdCov² and JdCov² (U) on the whole set: exact grouped when the attributes are categorical,
   exact O(n log n) with one continuous attribute; with a continuous attribute mixed with others (O(n²)
   time and memory) on a seeded subsample of at most :data:`DEPENDENCE_ROWS` rows.
-- Permutation test of ŷ ⊥ (Z₁…Z_d) with the CCdCov V-statistic, on the same rows.
+- Permutation test of ŷ ⊥ (Z₁…Z_d) with the CCdCov V-statistic, on the same rows; settings whose
+  smallest attainable p-value 1/(B + 1) exceeds α are refused, and outcomes are worded "independence
+  rejected" / "not rejected" (never "passes": not rejecting is no evidence of independence).
 """
 
 from __future__ import annotations
@@ -109,21 +112,37 @@ def group_table(predictions: np.ndarray, protected: ProtectedEncoding) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-def parity_gaps(predictions: np.ndarray, protected: ProtectedEncoding) -> dict[str, float]:
+def parity_gaps(
+    predictions: np.ndarray, protected: ProtectedEncoding, *, min_rows: int = SMALL_CELL
+) -> dict[str, float]:
     """Demographic-parity gaps: largest minus smallest mean prediction, per attribute and over cells.
+
+    Only levels and cells with at least ``min_rows`` rows enter a gap, as the mean of a cell of one or
+    two rows is noise (COMPAS has cells of 2); when fewer than two qualify, all present ones do.
+
+    Parameters
+    ----------
+    predictions : ndarray, shape (n,)
+        Predictions (or 0/1 decisions, giving selection-rate gaps).
+    protected : ProtectedEncoding
+        Protected attributes of the same rows.
+    min_rows : int, default :data:`SMALL_CELL`
+        Smallest group that enters a gap.
 
     Returns
     -------
     dict of str to float
         One entry per attribute name and ``"intersectional"``.
     """
+
+    def gap(table: pd.DataFrame) -> float:
+        kept = table[table["n"] >= min_rows]
+        means = (kept if len(kept) >= 2 else table)["mean prediction"]
+        return float(means.max() - means.min())
+
     groups = group_table(predictions, protected)
-    gaps = {
-        name: float(part["mean prediction"].max() - part["mean prediction"].min())
-        for name, part in groups.groupby("attribute", sort=False)
-    }
-    cells = cell_table(predictions, protected)
-    gaps["intersectional"] = float(cells["mean prediction"].max() - cells["mean prediction"].min())
+    gaps = {name: gap(part) for name, part in groups.groupby("attribute", sort=False)}
+    gaps["intersectional"] = gap(cell_table(predictions, protected))
     return gaps
 
 
@@ -306,8 +325,82 @@ def dependence_statistics(
     return {"dcor": float(dcor), "ccdcov": float(ccdcov), "jdcov": float(jdcov)}
 
 
+DEFAULT_PERMUTATIONS = 199
+"""Permutations of the independence test by default: p-values down to 1/200 = 0.005, enough for α = 0.05."""
+
+
+def smallest_p_value(n_permutations: int) -> float:
+    """The smallest p-value a permutation test with ``n_permutations`` permutations can give, 1/(B + 1)."""
+    return 1.0 / (n_permutations + 1)
+
+
+def check_permutations(n_permutations: int, alpha: float) -> None:
+    """Refuse a permutation test that could never reject independence at level ``alpha``.
+
+    With B permutations the smallest attainable p-value is 1/(B + 1); when it exceeds α, independence is
+    never rejected whatever the data, and a "not rejected" would be read as evidence of independence.
+
+    Parameters
+    ----------
+    n_permutations : int
+        B; 0 means no test and is accepted.
+    alpha : float
+        Level, in (0, 1).
+
+    Raises
+    ------
+    ParameterError
+        For α outside (0, 1), a negative B, or 0 < B with 1/(B + 1) > α.
+
+    Examples
+    --------
+    >>> check_permutations(199, 0.05)
+    >>> check_permutations(9, 0.05)
+    Traceback (most recent call last):
+    ...
+    covwb.errors.ParameterError: With 9 permutations the smallest attainable p-value is 1/(9 + 1) = 0.1 > α = 0.05, so the test could never reject independence. Use at least 19 permutations (199 by default).
+    """
+    if not 0 < alpha < 1:
+        raise ParameterError(f"The level α must be between 0 and 1, got {alpha:g}.")
+    if n_permutations < 0:
+        raise ParameterError(f"The number of permutations must be ≥ 0, got {n_permutations}.")
+    if n_permutations and smallest_p_value(n_permutations) > alpha:
+        needed = int(np.ceil(1 / alpha - 1 - 1e-9))
+        raise ParameterError(
+            f"With {n_permutations} permutations the smallest attainable p-value is 1/({n_permutations} + 1) = "
+            f"{smallest_p_value(n_permutations):.3g} > α = {alpha:g}, so the test could never reject independence. "
+            f"Use at least {needed} permutations ({DEFAULT_PERMUTATIONS} by default)."
+        )
+
+
+def independence_rejected(p_value: float, alpha: float) -> bool:
+    """Whether the permutation test rejects independence at level α (p ≤ α, valid for permutation p-values)."""
+    return bool(p_value <= alpha)
+
+
+def independence_wording(p_value: float, alpha: float) -> str:
+    """The test's outcome in words: "independence rejected (p = 0.005 ≤ α = 0.05)" or "… not rejected (…)".
+
+    "Not rejected" is not evidence of independence: the test may lack power on a small set.
+
+    Examples
+    --------
+    >>> independence_wording(0.005, 0.05)
+    'independence rejected (p = 0.005 ≤ α = 0.05)'
+    >>> independence_wording(0.31, 0.05)
+    'independence not rejected (p = 0.31 > α = 0.05)'
+    """
+    if independence_rejected(p_value, alpha):
+        return f"independence rejected (p = {p_value:.3g} ≤ α = {alpha:g})"
+    return f"independence not rejected (p = {p_value:.3g} > α = {alpha:g})"
+
+
 def permutation_test(
-    predictions: np.ndarray, protected: ProtectedEncoding, *, n_permutations: int = 199, seed: int = 0
+    predictions: np.ndarray,
+    protected: ProtectedEncoding,
+    *,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Permutation test of independence between ŷ and all protected attributes jointly.
 
@@ -319,7 +412,9 @@ def permutation_test(
     statistic : float
         Observed CCdCov² (V).
     p_value : float
-        ``(1 + #{permuted ≥ observed}) / (1 + n_permutations)``.
+        ``(1 + #{permuted ≥ observed}) / (1 + n_permutations)``, at least 1/(B + 1); reject independence at
+        level α when p ≤ α (:func:`independence_rejected`), and check B first with
+        :func:`check_permutations`.
     """
     from covwb.fairness.batch_penalty import PenaltyPlan
 

@@ -33,21 +33,24 @@ def tradeoff_figure(
     names: Mapping[str, str] | None = None,
     chosen: Mapping[str, float] | None = None,
     baseline: tuple[float, float] | None = None,
+    split: str = "test",
 ) -> go.Figure:
     """Task metric against JSD along the λ grid, one curve per penalty, error bars = sd over seeds.
 
     Parameters
     ----------
     summary : pandas.DataFrame
-        Columns ``penalty, lambda, jsd, jsd_sd, <metric>, <metric>_sd``.
+        Columns ``penalty, lambda, jsd, jsd_sd, <metric>, <metric>_sd`` of one split.
     metric, metric_label : str
         Column of the task metric and its axis label.
     names : mapping, optional
         Display name of each penalty.
     chosen : mapping of str to float, optional
-        λ chosen per penalty, marked by a star.
+        λ recommended per penalty, marked by a star.
     baseline : (jsd, metric), optional
         A reference point (the fairlearn baseline), drawn as a cross.
+    split : str, default "test"
+        The split the numbers come from, named in the title.
 
     Returns
     -------
@@ -81,7 +84,7 @@ def tradeoff_figure(
                     mode="markers",
                     showlegend=False,
                     marker={"symbol": "star", "size": 16, "color": colour, "line": {"width": 1, "color": "black"}},
-                    name=f"chosen λ ({names.get(penalty, penalty)})",
+                    name=f"recommended λ ({names.get(penalty, penalty)})",
                 )
             )
     if baseline is not None:
@@ -95,7 +98,7 @@ def tradeoff_figure(
             )
         )
     fig.update_layout(
-        title="Trade-off on the validation set: task loss against JSD (mean ± sd over seeds)",
+        title=f"Trade-off on the {split} split: task loss against JSD (mean ± sd over seeds)",
         xaxis_title="JSD between intersectional cells (bits)",
         yaxis_title=metric_label,
         legend_title="Penalty",
@@ -104,7 +107,11 @@ def tradeoff_figure(
 
 
 def lambda_figure(
-    summary: pd.DataFrame, columns: Mapping[str, str], *, names: Mapping[str, str] | None = None
+    summary: pd.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    names: Mapping[str, str] | None = None,
+    split: str = "test",
 ) -> go.Figure:
     """Metrics against λ, one panel per metric, mean ± sd band over seeds.
 
@@ -116,6 +123,8 @@ def lambda_figure(
         Metric column → panel title.
     names : mapping, optional
         Display name of each penalty.
+    split : str, default "test"
+        The split the numbers come from, named in the title.
 
     Returns
     -------
@@ -159,11 +168,15 @@ def lambda_figure(
                 col=col,
             )
             fig.update_xaxes(title_text="λ", row=1, col=col)
-    fig.update_layout(title="Validation metrics along the λ grid (mean ± sd over seeds)", legend_title="Penalty")
+    fig.update_layout(
+        title=f"Metrics on the {split} split along the λ grid (mean ± sd over seeds)", legend_title="Penalty"
+    )
     return fig
 
 
-def cell_means_figure(tables: Mapping[str, pd.DataFrame], *, value_label: str = "mean prediction") -> go.Figure:
+def cell_means_figure(
+    tables: Mapping[str, pd.DataFrame], *, value_label: str = "mean prediction", split: str = "test"
+) -> go.Figure:
     """Mean prediction per intersectional cell, one bar group per model, n in the hover.
 
     Parameters
@@ -172,6 +185,8 @@ def cell_means_figure(tables: Mapping[str, pd.DataFrame], *, value_label: str = 
         Model name → cell table (columns ``cell, n, mean prediction``).
     value_label : str
         Axis title.
+    split : str, default "test"
+        The split the cells come from, named in the title.
 
     Returns
     -------
@@ -194,7 +209,7 @@ def cell_means_figure(tables: Mapping[str, pd.DataFrame], *, value_label: str = 
             )
         )
     fig.update_layout(
-        title="Mean prediction per intersectional cell (validation set)",
+        title=f"Mean prediction per intersectional cell ({split} split)",
         xaxis_title=value_label,
         yaxis_title="cell",
         barmode="group",
