@@ -25,6 +25,7 @@ import covwb.io.tables
 import ui
 from covwb import export
 from covwb.errors import ExportError
+from covwb.export import renderer
 from tests.app.helpers import assert_clean, charts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,8 +260,8 @@ def test_export_that_cannot_start_its_browser_says_so_and_the_next_one_works(
 
     at, spy = pottery_explorer(monkeypatch)
     export.stop_static_renderer()
-    monkeypatch.setattr(export, "find_browser", lambda: "/opt/fake-chrome")
-    monkeypatch.setattr(export, "_open_kaleido", broken_open)
+    monkeypatch.setattr(renderer, "find_browser", lambda: "/opt/fake-chrome")
+    monkeypatch.setattr(renderer, "_open_kaleido", broken_open)
     with pytest.raises(ExportError, match="stopped or hung twice"):
         spy.callables["covariance.png"]()
     at.run()
@@ -294,12 +295,12 @@ def test_export_after_the_browser_was_killed_works(monkeypatch: pytest.MonkeyPat
     at, spy = pottery_explorer(monkeypatch)
     try:
         assert spy.callables["covariance.png"]().startswith(b"\x89PNG\r\n\x1a\n")
-        pid = export._RENDERER.browser_pid()
+        pid = renderer._RENDERER.browser_pid()
         assert pid is not None
         os.killpg(pid, signal.SIGKILL)
         time.sleep(0.3)
         assert spy.callables["correlation.svg"]().lstrip().startswith(b"<?xml")
-        assert export._RENDERER.browser_pid() not in (None, pid)
+        assert renderer._RENDERER.browser_pid() not in (None, pid)
         at.run()
         assert_clean(at)
         assert not at.warning
