@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -19,6 +19,8 @@ from covwb.datasets.catalog import SIMULATED_EEG_NAME
 from covwb.errors import WorkbenchError
 from covwb.io.uploads import UploadedBytes
 from covwb.runtime import limit_threads
+from covwb.settings import Settings
+from covwb.sources import SIMULATED_EEG, BuiltinSource, DataSource, UploadSource
 
 T = TypeVar("T")
 
@@ -256,7 +258,7 @@ def _public_results() -> _SharedResults:
     return _SharedResults(_PUBLIC_ENTRIES)
 
 
-def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
+def show_figure(fig: Any, name: str, settings: Mapping[str, Any] | Settings) -> None:
     """Draw a Plotly figure with its download buttons: PNG, SVG, PDF, HTML and the settings as JSON.
 
     ``name`` identifies the figure on the page (widget keys, file names). Files are produced
@@ -288,7 +290,7 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
         _settings_button(settings, name, kind="figure")
 
 
-def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
+def table_download(frame: Any, name: str, settings: Mapping[str, Any] | Settings) -> None:
     """Download buttons for a result table: the CSV (built on click) and its settings as JSON."""
     from covwb import export
 
@@ -306,7 +308,7 @@ def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
         _settings_button(settings, name, kind="table")
 
 
-def _settings_button(settings: Mapping[str, Any], name: str, *, kind: str) -> None:
+def _settings_button(settings: Mapping[str, Any] | Settings, name: str, *, kind: str) -> None:
     """The settings of a figure or table as a JSON download."""
     from covwb import export
 
@@ -392,6 +394,16 @@ def _builtin_table(key: str) -> Any:
 def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None) -> Any:
     """Sidebar widgets to pick a built-in dataset or upload one; returns the typed dataset.
 
+    The same widgets as :func:`choose_data`, for pages that do not record their data source.
+    """
+    return choose_data(kinds, key=key, table_kind=table_kind)[0]
+
+
+def choose_data(
+    kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None, initial: DataSource | None = None
+) -> tuple[Any, DataSource]:
+    """Sidebar widgets to pick a built-in dataset or upload one; returns the typed dataset and its source.
+
     Parameters
     ----------
     kinds : tuple of str
@@ -400,34 +412,46 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str
         Prefix of the widget keys, unique per page.
     table_kind : {"composition", "fairness"} or None
         Offer only the built-in tables of this kind (its default first); all of them when None.
+    initial : BuiltinSource, UploadSource or None
+        The source the widgets start from (a shared link's); the first built-in dataset when None.
 
     Returns
     -------
-    TableDataset, EEGDataset or SPDStack
-        Built-in data are shared read-only across sessions; uploads are parsed once
-        per session and cached by content digest.
+    dataset : TableDataset, EEGDataset or SPDStack
+        Built-in data are shared read-only across sessions; uploads are parsed once per session and cached
+        by their source (names, SHA-256 and reader options).
+    source : BuiltinSource or UploadSource
+        Where the dataset comes from, for the page's settings object.
     """
     from covwb.datasets.tables import BUILTIN_TABLES, builtin_keys
 
     with st.sidebar:
         st.header("Data")
-        origin = st.radio("Source", ["Built-in", "Upload"], horizontal=True, key=f"{key}-origin")
+        upload_first = isinstance(initial, UploadSource)
+        origin = st.radio(
+            "Source", ["Built-in", "Upload"], index=int(upload_first), horizontal=True, key=f"{key}-origin"
+        )
         if origin == "Built-in":
             options: dict[str, str] = {}
             if "eeg" in kinds:
-                options[SIMULATED_EEG_NAME] = "eeg"
+                options[SIMULATED_EEG_NAME] = SIMULATED_EEG
             if "table" in kinds:
                 keys = builtin_keys(table_kind) if table_kind else tuple(BUILTIN_TABLES)
                 options.update({BUILTIN_TABLES[k].name: k for k in keys})
-            label = st.selectbox("Dataset", list(options), key=f"{key}-builtin")
+            names = list(options.values())
+            start = names.index(initial.name) if isinstance(initial, BuiltinSource) and initial.name in names else 0
+            label = st.selectbox("Dataset", list(options), index=start, key=f"{key}-builtin")
             with user_errors():
-                if options[label] == "eeg":
-                    seed = int(st.number_input("Simulation seed", 0, 2**31 - 1, 0, key=f"{key}-seed"))
-                    return simulated_eeg(seed)
-                return _builtin_table(options[label])
+                if options[label] == SIMULATED_EEG:
+                    seed0 = initial.seed if isinstance(initial, BuiltinSource) else 0
+                    seed = int(st.number_input("Simulation seed", 0, 2**31 - 1, seed0, key=f"{key}-seed"))
+                    return simulated_eeg(seed), BuiltinSource(SIMULATED_EEG, seed=seed)
+                return _builtin_table(options[label]), BuiltinSource(options[label])
         kind_labels = {UPLOAD_KINDS[k]: k for k in kinds if k in UPLOAD_KINDS}
-        kind = kind_labels[st.selectbox("File type", list(kind_labels), key=f"{key}-kind")]
-        return _upload(kind, key)
+        readers = list(kind_labels.values())
+        start = readers.index(initial.reader) if upload_first and initial.reader in readers else 0
+        kind = kind_labels[st.selectbox("File type", list(kind_labels), index=start, key=f"{key}-kind")]
+        return _upload(kind, key, initial if upload_first else None)
 
 
 def show_dataset_header(dataset: Any) -> None:
@@ -442,8 +466,12 @@ def show_dataset_header(dataset: Any) -> None:
                 st.text(line)
 
 
-def _upload(kind: str, key: str) -> Any:
-    """Uploader for one kind of file; stops the page until something is uploaded."""
+def _upload(kind: str, key: str, initial: UploadSource | None) -> tuple[Any, UploadSource]:
+    """Uploader for one kind of file; stops the page until something is uploaded.
+
+    The file is read through its :class:`~covwb.sources.UploadSource`, the same call an exported
+    analysis makes; the reader's options (sampling rate, unit...) are recorded in it.
+    """
     from covwb.io.eeg import SUPPORTED_EEG_SUFFIXES
 
     types = {
@@ -463,29 +491,130 @@ def _upload(kind: str, key: str) -> Any:
             else None,
         )
     )
+    linked = dict(initial.options) if initial is not None and initial.reader == kind else {}
+    options: dict[str, Any] = {}
     if kind == "eeg_csv":
-        sfreq = float(st.number_input("Sampling rate (Hz)", 1.0, 100_000.0, 250.0, key=f"{key}-sfreq"))
-        unit = st.selectbox("Unit of the values", ["uV", "mV", "V", "nV"], key=f"{key}-unit")
+        sfreq0 = float(linked.get("sfreq", 250.0))
+        options["sfreq"] = float(st.number_input("Sampling rate (Hz)", 1.0, 100_000.0, sfreq0, key=f"{key}-sfreq"))
+        units = ["uV", "mV", "V", "nV"]
+        unit0 = units.index(linked["unit"]) if linked.get("unit") in units else 0
+        options["unit"] = st.selectbox("Unit of the values", units, index=unit0, key=f"{key}-unit")
     if not files:
-        st.info("Upload a file in the sidebar to begin.")
+        if initial is not None and initial.reader == kind:
+            names = ", ".join(f"'{f.name}' (SHA-256 {f.sha256[:12]}…)" for f in initial.files)
+            st.info(plain(f"This link was made for {names}: upload the same file to reopen its view."))
+        else:
+            st.info("Upload a file in the sidebar to begin.")
         st.stop()
     with user_errors():
-        if kind == "table":
-            from covwb.io.tables import read_table
+        source = UploadSource.of(kind, files, **options)
+        key = ("upload", kind, *(f.digest for f in files), source.options)
+        return session_cached(key, lambda: source.read(files)), source
 
-            return session_cached(("table", files[0].digest), lambda: read_table(files[0]))
-        if kind == "eeg":
-            from covwb.io.eeg import read_eeg
-            from covwb.io.uploads import digest_of
 
-            return session_cached(("eeg", digest_of(files)), lambda: read_eeg(files))
-        if kind == "eeg_csv":
-            from covwb.io.eeg_csv import read_eeg_csv
+# --------------------------------------------------------------------------- settings objects: links and the analysis export
+# A page keeps its settings in one frozen covwb.settings.Settings object; these helpers carry it to and from
+# the URL and turn the page's result into an "Export analysis" download (covwb.export.analysis).
 
-            return session_cached(
-                ("eeg_csv", files[0].digest, sfreq, unit),
-                lambda: read_eeg_csv(files[0], sfreq=sfreq, unit=unit),
+_LINK_NOTES_KEY = "_workbench_link_notes_shown"
+S = TypeVar("S", bound=Settings)
+
+
+def settings_from_url(cls: type[S]) -> S:
+    """The settings a shared link holds: ``st.query_params`` read as ``cls``.
+
+    Keys that are not fields of ``cls`` are left to whoever owns them. A value the link cannot set
+    (malformed, out of range, not one of the choices) keeps its default, and a warning says which
+    (once per session). Called at the start of every run, it also returns what :func:`settings_to_url`
+    wrote at the end of the previous one, so a page's widgets and its URL stay in step.
+    """
+    settings, notes = cls.from_query(st.query_params.to_dict())
+    _warn_once(notes)
+    return settings
+
+
+def settings_for_data(linked: S, source: DataSource, data: Any) -> S:
+    """The settings a page starts from for ``data``: the link's for the same data source, else the defaults.
+
+    The result is made explicit for the data (``Settings.resolve``); every value the data cannot take
+    is replaced and said so in a warning (once per session). An upload that differs from the file a link
+    was made for is said so too. Widgets take their defaults from the returned object.
+    """
+    notes: list[str] = []
+    start = linked
+    if linked.source != source:
+        start = type(linked)(source=source)
+        if isinstance(linked.source, UploadSource) and isinstance(source, UploadSource):
+            names = ", ".join(f"'{f.name}' (SHA-256 {f.sha256[:12]}…)" for f in linked.source.files)
+            notes.append(
+                f"This link was made for {names}; the file uploaded now differs, so the page starts from its "
+                "default settings."
             )
-        from covwb.io.spd import read_spd_stack
+    resolved, more = start.resolve(data)
+    _warn_once([*notes, *more])
+    return resolved
 
-        return session_cached(("spd", files[0].digest), lambda: read_spd_stack(files[0]))
+
+def settings_to_url(settings: Settings, *, defaults: Settings | None = None) -> None:
+    """Write the page's settings into the URL, so that a copied link reopens this view.
+
+    Only the settings' own keys are touched: values equal to ``defaults`` (the data's defaults, say)
+    are removed, the others written where they changed (see ``Settings.to_query``).
+    """
+    wanted = settings.to_query(defaults)
+    own = set(type(settings).labels())
+    for key in st.query_params.to_dict():
+        if key.partition(".")[0] in own and key not in wanted:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def memo(*, public: bool) -> Callable[[tuple[Any, ...], Callable[[], T]], T]:
+    """The cache a page hands to its library call (``memo=``): :func:`session_cached` with ``public``."""
+    return lambda key, compute: session_cached(key, compute, public=public)
+
+
+def export_analysis(
+    settings: Settings,
+    result: Any,
+    *,
+    call: Callable[..., Any],
+    title: str,
+    figures: Mapping[str, Any] | None = None,
+    data: Any = None,
+) -> None:
+    """The "Export analysis" download: a zip of ``analysis.py``, ``analysis.ipynb``, provenance, report, tables.
+
+    The zip is built when the button is clicked (see :func:`covwb.export.export_analysis`); a failure is
+    shown on the next run, as for the other downloads.
+    """
+    from covwb import export
+
+    name = "analysis"
+    _show_export_notice(name)
+    st.download_button(
+        "Export analysis",
+        data=_deferred(
+            lambda: export.export_analysis(settings, result, call=call, title=title, figures=figures, data=data),
+            name,
+            "zip",
+        ),
+        file_name=export.file_name(f"{title} analysis", "zip"),
+        mime="application/zip",
+        key="export-analysis",
+        icon=":material/code:",
+        help="A zip with a Python script and a notebook that rerun this analysis with the covwb package, "
+        "its provenance, an HTML report and the tables.",
+        on_click="ignore",
+    )
+
+
+def _warn_once(notes: Sequence[str]) -> None:
+    """Show each note as a warning the first time this session meets it (notes may hold link text: escaped)."""
+    shown: set[str] = st.session_state.setdefault(_LINK_NOTES_KEY, set())
+    for note in notes:
+        if note not in shown:
+            shown.add(note)
+            st.warning(plain(note), icon=":material/link:")

@@ -62,7 +62,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -360,7 +359,6 @@ class Settings:
 # --------------------------------------------------------------------------- coercion and checks
 
 
-@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

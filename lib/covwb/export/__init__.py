@@ -6,11 +6,15 @@ One module per job:
 * :mod:`covwb.export.embed`: the byte-level embedders (PNG, SVG, PDF, HTML) and the one CSV writer;
 * :mod:`covwb.export.renderer`: the headless Chromium (Kaleido) that draws PNG, SVG and PDF, a service
   started once per process;
+* :mod:`covwb.export.analysis`: a page's analysis as a zip that reruns it, built from
+  :mod:`covwb.export.code` (script and notebook), :mod:`covwb.export.provenance` and
+  :mod:`covwb.export.report`.
 
 Every call returns an :class:`ExportFile` (bytes, a safe file name, a MIME type) ready for
 ``st.download_button``. Importing this package loads neither Kaleido nor a browser.
 """
 
+from covwb.export.analysis import AnalysisResult, export_analysis
 from covwb.export.document import (
     APP_NAME,
     MIME_TYPES,
@@ -26,11 +30,13 @@ from covwb.export.renderer import find_browser, static_export_available, stop_st
 
 __all__ = [
     "APP_NAME",
+    "AnalysisResult",
     "FIGURE_FORMATS",
     "MIME_TYPES",
     "SETTINGS_KEY",
     "STATIC_FORMATS",
     "ExportFile",
+    "export_analysis",
     "export_figure",
     "export_settings",
     "export_table",
