@@ -279,7 +279,7 @@ class UploadSource(Settings):
             if not path.is_file():
                 raise DataSourceError(
                     f"The file {ref.name!r} (SHA-256 {ref.sha256[:_SHOWN_DIGEST]}…) is not in {str(where)!r}; "
-                    "copy the file you uploaded to the workbench there, under the same name."
+                    f"copy the file you uploaded to the workbench there as {ref.base_name!r}."
                 )
             uploads.append(UploadedBytes(name=ref.name, data=path.read_bytes()))
         return self.read(uploads)
