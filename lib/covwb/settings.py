@@ -359,8 +359,14 @@ class Settings:
 # --------------------------------------------------------------------------- coercion and checks
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The resolved field types of a settings class (resolved once per class: one entry per class defined)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _label(f: dataclasses.Field) -> str:
