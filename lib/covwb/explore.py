@@ -146,7 +146,7 @@ class ExplorerSettings(Settings):
             if matrix >= count:
                 notes.append(f"Matrix {matrix} does not exist (there are {count}); the page shows matrix 0.")
                 matrix = 0
-            return ExplorerSettings(**common, matrix=matrix, metrics=self.metrics), tuple(notes)
+            return ExplorerSettings(source=self.source, matrix=matrix, metrics=self.metrics), tuple(notes)
         if isinstance(data, EEGDataset):
             return self._resolved_eeg(data.raw, common, notes), tuple(notes)
         raise ParameterError(f"The explorer reads tables, EEG recordings and SPD stacks, not {type(data).__name__}.")

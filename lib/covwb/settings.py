@@ -494,11 +494,11 @@ def _coerce_settings(value: Any, members: Sequence[type[Settings]], label: str) 
             return value
     if isinstance(value, Mapping):
         tag = value.get("type")
-        chosen = [m for m in members if m.tag == tag] if tag is not None else list(members[:1])
-        if len(members) > 1 and tag is None:
-            chosen = []
-        if chosen:
-            return chosen[0].from_dict(value)
+        if tag is None and len(members) == 1:
+            return members[0].from_dict(value)
+        for member in members:
+            if member.tag and member.tag == tag:
+                return member.from_dict(value)
         tags = ", ".join(repr(m.tag) for m in members)
         raise ParameterError(f"{label} must have a type among {tags}, got {_shown(tag)}.")
     raise ParameterError(f"{label} must be given as settings, got {_shown(value)}.")

@@ -7,7 +7,7 @@ One module per job:
 * :mod:`covwb.export.renderer`: the headless Chromium (Kaleido) that draws PNG, SVG and PDF, a service
   started once per process;
 * :mod:`covwb.export.analysis`: a page's analysis as a zip that reruns it, built from
-  :mod:`covwb.export.code` (script and notebook), :mod:`covwb.export.provenance` and
+  :mod:`covwb.export.script` (script and notebook), :mod:`covwb.export.provenance` and
   :mod:`covwb.export.report`.
 
 Every call returns an :class:`ExportFile` (bytes, a safe file name, a MIME type) ready for

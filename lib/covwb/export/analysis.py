@@ -36,10 +36,10 @@ import pandas as pd
 import covwb
 from covwb.errors import ExportError
 from covwb.export import document
-from covwb.export.code import analysis_cells, analysis_notebook, analysis_script
 from covwb.export.embed import table_csv
 from covwb.export.provenance import provenance
 from covwb.export.report import analysis_report
+from covwb.export.script import analysis_cells, analysis_notebook, analysis_script
 from covwb.settings import Settings
 
 
