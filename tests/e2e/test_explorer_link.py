@@ -17,6 +17,21 @@ pytestmark = pytest.mark.browser
 LINK = "source=builtin&source.name=pottery&estimator=oas&columns=%5B%22Al2O3%22%2C%22CaO%22%5D"
 
 
+def choose(tab: object, box: object, option: str) -> None:
+    """Pick ``option`` in a select box; retried while a rerun redraws the box and closes its list."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(4):
+        box.click()
+        try:
+            tab.get_by_role("option", name=option).click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            tab.keyboard.press("Escape")
+            _wait_for_app(tab)
+    raise AssertionError(f"could not choose {option!r}")
+
+
 def test_link_reopens_the_view_and_the_analysis_downloads(server: str, page: object, tmp_path: Path) -> None:  # noqa: F811
     page.goto(f"{server}/Dataset_explorer?{LINK}")
     _wait_for_app(page)
@@ -32,8 +47,7 @@ def test_link_reopens_the_view_and_the_analysis_downloads(server: str, page: obj
     query = parse_qs(urlparse(page.url).query)
     assert query["estimator"] == ["oas"] and query["columns"] == ['["Al2O3","CaO"]']
 
-    boxes.nth(1).click()
-    page.get_by_role("option", name="Ledoit-Wolf shrinkage").click()
+    choose(page, boxes.nth(1), "Ledoit-Wolf shrinkage")
     expect(page).to_have_url(re.compile(r"estimator=ledoit_wolf"), timeout=120_000)
     _wait_for_app(page)
 
