@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import mne
@@ -198,3 +199,24 @@ def test_a_stack_shows_the_chosen_matrix_and_its_geometry() -> None:
     assert list(result.tables()["embedding_riemann"]["label"]) == ["x", "y"] * 3
     _, notes = ExplorerSettings(matrix=9).resolve(stack)
     assert notes == ("Matrix 9 does not exist (there are 6); the page shows matrix 0.",)
+
+
+def test_what_reading_the_data_doubted_comes_first_in_the_warnings() -> None:
+    doubt = "Line 1 of 'gaps.csv' was read as data; if it names the columns, choose the header option."
+    data = dataclasses.replace(table_with_gaps(), warnings=(doubt,))
+    result = explore(POTTERY.replace(columns=("w", "x")), data)
+    assert result.warnings[0] == doubt and "rows have a missing value" in result.warnings[1]
+
+
+def test_epoch_windows_past_the_next_event_are_warned_about_in_the_result() -> None:
+    from tests.eeg.test_epochs import _rest_and_task_raw
+
+    data = EEGDataset(name="rest and task", raw=_rest_and_task_raw(), source="test")
+    settings = ExplorerSettings(epochs=EpochSettings(classes=("T0", "T1"), tmax=2.5), metrics=())
+    result = explore(settings, data)
+    assert result.stopped is None
+    assert [w for w in result.warnings if "runs past the next event in 8 of 12 epochs" in w]
+    short = explore(settings.replace(epochs=settings.epochs.replace(tmax=1.2)), data)
+    assert not [w for w in short.warnings if "next event" in w]
+    epochs = extract_epochs(data.raw, **result.settings.epochs.as_kwargs())
+    np.testing.assert_array_equal(result.covariances, covariances(epochs.X, "sample"))

@@ -208,3 +208,24 @@ def test_python_code_rebuilds_equal_settings(settings: Settings) -> None:
     code = settings.to_python()
     assert eval(code, namespace) == settings
     assert max(len(line) for line in code.splitlines()) <= 100
+
+
+def test_nested_epoch_settings_travel_field_by_field_against_the_data_defaults() -> None:
+    base = ExplorerSettings(epochs=EpochSettings(classes=("left_hand", "right_hand"), channels=("C3", "Cz", "C4")))
+    settings = base.replace(epochs=base.epochs.replace(tmax=1.2))
+    query = settings.to_query(base)
+    assert query == {"source": "builtin", "source.name": "simulated_eeg", "epochs.tmax": "1.2"}
+    read, notes = ExplorerSettings.from_query(query)
+    assert notes == () and read.epochs == EpochSettings(tmax=1.2)
+    assert read.epochs.replace(classes=base.epochs.classes, channels=base.epochs.channels) == settings.epochs
+    assert ExplorerSettings.from_query(query, default=base) == (settings, ())
+    assert settings.to_dict()["epochs"] == {
+        "classes": ["left_hand", "right_hand"],
+        "tmin": 0.5,
+        "tmax": 1.2,
+        "band": [8.0, 35.0],
+        "channels": ["C3", "Cz", "C4"],
+    }
+    kept, notes = ExplorerSettings.from_query({"epochs.tmax": "late", "epochs.tmin": "0.25", "estimator": "oas"})
+    assert kept == ExplorerSettings(estimator="oas")
+    assert len(notes) == 1 and notes[0].startswith("The link's Epochs was not used: Window end (s) must be written")

@@ -14,7 +14,7 @@ from covwb.datasets.simulated_eeg import simulate_motor_imagery
 from covwb.datasets.tables import load_builtin_table
 from covwb.datasets.types import EEGDataset, SPDStack, TableDataset
 from covwb.errors import DataSourceError, ParameterError
-from covwb.io.uploads import UploadedBytes
+from covwb.io.uploads import UploadedBytes, safe_basename
 from covwb.sources import SIMULATED_EEG, BuiltinSource, SourceFile, UploadSource
 
 
@@ -109,3 +109,60 @@ def test_several_files_of_one_recording_are_checked_together() -> None:
     assert isinstance(stack, SPDStack) and stack.matrices.shape == (4, 3, 3)
     with pytest.raises(ParameterError, match="Two uploaded files have the same name"):
         UploadSource(reader="eeg", files=(SourceFile("a.vhdr", "0" * 64), SourceFile("a.vhdr", "1" * 64)))
+
+
+def test_builtin_sources_load_through_the_one_loader_of_builtin_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    import covwb.datasets
+
+    calls = []
+    real = covwb.datasets.load
+
+    def spy(name, **options):
+        calls.append((name, options))
+        return real(name, **options)
+
+    monkeypatch.setattr(covwb.datasets, "load", spy)
+    BuiltinSource("pottery").load()
+    BuiltinSource(SIMULATED_EEG, seed=2).load()
+    assert calls == [("pottery", {}), (SIMULATED_EEG, {"seed": 2})]
+
+
+@pytest.mark.parametrize("name", ["../../etc/.x\x07y.csv", "C:\\Users\\me\\ .x\x07y.csv"])
+def test_a_file_is_looked_up_under_the_name_the_readers_give_it(name: str, tmp_path: Path) -> None:
+    data = otu_counts(rows=5, taxa=3)
+    upload = UploadedBytes(name, data)
+    source = UploadSource.of("table", [upload])
+    assert source.files[0].base_name == safe_basename(name) == source.read([upload]).name == "xy.csv"
+    (tmp_path / "xy.csv").write_bytes(data)
+    assert source.load(tmp_path).frame.shape == (5, 3)
+
+
+def test_raw_trials_uploaded_as_covariances_record_their_estimator(tmp_path: Path) -> None:
+    import io
+
+    from covwb.io.spd import read_spd_or_trials, trial_covariances
+    from tests.io.test_spd import eeg_like_trials
+
+    buffer = io.BytesIO()
+    np.save(buffer, eeg_like_trials(n_trials=12))
+    upload = UploadedBytes("s001.npy", buffer.getvalue())
+    source = UploadSource.of("spd", [upload], trial_estimator="shrinkage", trial_shrinkage=0.3)
+    assert source.options == (("trial_estimator", "shrinkage"), ("trial_shrinkage", 0.3))
+    (tmp_path / "s001.npy").write_bytes(upload.data)
+    stack = source.load(tmp_path)
+    expected = trial_covariances(read_spd_or_trials(upload), "shrinkage", 0.3)
+    np.testing.assert_array_equal(stack.matrices, expected.matrices)
+    assert stack.description == expected.description
+    default = UploadSource.of("spd", [upload]).read([upload])
+    assert "the default for raw trials" in default.description
+    with pytest.raises(ParameterError, match="has no option 'estimator'; its options are header, trial_estimator"):
+        UploadSource(reader="spd", files=source.files, options=(("estimator", "oas"),))
+
+
+def test_the_header_choice_is_a_reader_option() -> None:
+    upload = UploadedBytes("wavelengths.csv", b"400.5,401.5,402.5\n0.3,0.1,0.2\n0.5,0.2,0.7\n0.4,0.3,0.1\n")
+    guessed = UploadSource.of("table", [upload], header="auto").read([upload])
+    assert guessed.frame.shape == (4, 3) and guessed.warnings
+    chosen = UploadSource.of("table", [upload], header="first_row").read([upload])
+    assert list(chosen.frame.columns) == ["400.5", "401.5", "402.5"] and chosen.frame.shape == (3, 3)
+    assert not chosen.warnings

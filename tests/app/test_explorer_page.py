@@ -416,3 +416,30 @@ def test_an_upload_exports_reruns_from_its_file_and_its_link_waits_for_it(
     assert not other.exception and not other.error
     assert other.selectbox(key="table-estimator").value == "sample"
     assert any("the file uploaded now differs" in w.value for w in other.warning)
+
+
+def test_raw_trials_export_reruns_to_the_page_covariances_and_their_link_keeps_the_estimator(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.io.test_spd import eeg_like_trials
+
+    downloads = Downloads(monkeypatch)
+    data = _trials_npy(eeg_like_trials(n_trials=12))
+    at = _upload("Covariance matrices (.npy, .npz, .csv, .mat)", [("s001.npy", data)])
+    at.sidebar.selectbox(key="explorer-trial-estimator").set_value("ledoit_wolf").run()
+    widget(at.multiselect, "Metrics").set_value(["riemann"]).run()
+    assert_clean(at)
+    assert at.query_params["source.options"] == '[["trial_estimator","ledoit_wolf"]]'
+    folder = downloads.analysis(tmp_path / "export")
+    (folder / "s001.npy").write_bytes(data)
+    done = rerun_script(folder)
+    assert done.returncode == 0, done.stderr
+    assert assert_same_tables(folder) == {}
+    assert {"covariance", "distances_riemann"} <= {p.stem for p in (folder / "tables").glob("*.csv")}
+
+    reopened = linked(dict(at.query_params))
+    reopened.sidebar.get("file_uploader")[0].set_value(("s001.npy", data, "application/octet-stream"))
+    reopened.run()
+    assert_clean(reopened)
+    assert reopened.sidebar.selectbox(key="explorer-trial-estimator").value == "ledoit_wolf"
+    assert widget(reopened.multiselect, "Metrics").value == ["riemann"]
