@@ -1,7 +1,9 @@
 """The few Streamlit helpers that every page shares.
 
-Page set-up, typed-error display, the per-session cache for uploaded data and the
-export buttons. Computation stays in :mod:`covwb`; this module only wires widgets.
+Page set-up, typed-error display, the per-session cache for uploaded data, the dataset
+picker and the widget groups pages share (header row, estimator, epochs), the export
+buttons, settings links and the analysis export, and the job helpers. Computation stays
+in :mod:`covwb`; this module only wires widgets.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -19,6 +21,8 @@ from covwb.datasets.catalog import SIMULATED_EEG_NAME
 from covwb.errors import WorkbenchError
 from covwb.io.uploads import UploadedBytes
 from covwb.runtime import limit_threads
+from covwb.settings import Settings
+from covwb.sources import SIMULATED_EEG, BuiltinSource, DataSource, UploadSource
 
 T = TypeVar("T")
 
@@ -256,7 +260,7 @@ def _public_results() -> _SharedResults:
     return _SharedResults(_PUBLIC_ENTRIES)
 
 
-def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
+def show_figure(fig: Any, name: str, settings: Mapping[str, Any] | Settings) -> None:
     """Draw a Plotly figure with its download buttons: PNG, SVG, PDF, HTML and the settings as JSON.
 
     ``name`` identifies the figure on the page (widget keys, file names). Files are produced
@@ -288,7 +292,7 @@ def show_figure(fig: Any, name: str, settings: Mapping[str, Any]) -> None:
         _settings_button(settings, name, kind="figure")
 
 
-def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
+def table_download(frame: Any, name: str, settings: Mapping[str, Any] | Settings) -> None:
     """Download buttons for a result table: the CSV (built on click) and its settings as JSON."""
     from covwb import export
 
@@ -306,7 +310,7 @@ def table_download(frame: Any, name: str, settings: Mapping[str, Any]) -> None:
         _settings_button(settings, name, kind="table")
 
 
-def _settings_button(settings: Mapping[str, Any], name: str, *, kind: str) -> None:
+def _settings_button(settings: Mapping[str, Any] | Settings, name: str, *, kind: str) -> None:
     """The settings of a figure or table as a JSON download."""
     from covwb import export
 
@@ -392,6 +396,16 @@ def _builtin_table(key: str) -> Any:
 def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None) -> Any:
     """Sidebar widgets to pick a built-in dataset or upload one; returns the typed dataset.
 
+    The same widgets as :func:`choose_data`, for pages that do not record their data source.
+    """
+    return choose_data(kinds, key=key, table_kind=table_kind)[0]
+
+
+def choose_data(
+    kinds: tuple[str, ...], *, key: str = "data", table_kind: str | None = None, initial: DataSource | None = None
+) -> tuple[Any, DataSource]:
+    """Sidebar widgets to pick a built-in dataset or upload one; returns the typed dataset and its source.
+
     Parameters
     ----------
     kinds : tuple of str
@@ -400,51 +414,71 @@ def choose_dataset(kinds: tuple[str, ...], *, key: str = "data", table_kind: str
         Prefix of the widget keys, unique per page.
     table_kind : {"composition", "fairness"} or None
         Offer only the built-in tables of this kind (its default first); all of them when None.
+    initial : BuiltinSource, UploadSource or None
+        The source the widgets start from (a shared link's); the first built-in dataset when None.
 
     Returns
     -------
-    TableDataset, EEGDataset or SPDStack
-        Built-in data are shared read-only across sessions; uploads are parsed once
-        per session and cached by content digest.
+    dataset : TableDataset, EEGDataset or SPDStack
+        Built-in data are shared read-only across sessions; uploads are parsed once per session and cached
+        by their source (names, SHA-256 and reader options).
+    source : BuiltinSource or UploadSource
+        Where the dataset comes from, for the page's settings object.
     """
     from covwb.datasets.tables import BUILTIN_TABLES, builtin_keys
 
     with st.sidebar:
         st.header("Data")
-        origin = st.radio("Source", ["Built-in", "Upload"], horizontal=True, key=f"{key}-origin")
+        upload_first = isinstance(initial, UploadSource)
+        origin = st.radio(
+            "Source", ["Built-in", "Upload"], index=int(upload_first), horizontal=True, key=f"{key}-origin"
+        )
         if origin == "Built-in":
             options: dict[str, str] = {}
             if "eeg" in kinds:
-                options[SIMULATED_EEG_NAME] = "eeg"
+                options[SIMULATED_EEG_NAME] = SIMULATED_EEG
             if "table" in kinds:
                 keys = builtin_keys(table_kind) if table_kind else tuple(BUILTIN_TABLES)
                 options.update({BUILTIN_TABLES[k].name: k for k in keys})
-            label = st.selectbox("Dataset", list(options), key=f"{key}-builtin")
+            names = list(options.values())
+            start = names.index(initial.name) if isinstance(initial, BuiltinSource) and initial.name in names else 0
+            label = st.selectbox("Dataset", list(options), index=start, key=f"{key}-builtin")
             with user_errors():
-                if options[label] == "eeg":
-                    seed = int(st.number_input("Simulation seed", 0, 2**31 - 1, 0, key=f"{key}-seed"))
-                    return simulated_eeg(seed)
-                return _builtin_table(options[label])
+                if options[label] == SIMULATED_EEG:
+                    seed0 = initial.seed if isinstance(initial, BuiltinSource) else 0
+                    seed = int(st.number_input("Simulation seed", 0, 2**31 - 1, seed0, key=f"{key}-seed"))
+                    return simulated_eeg(seed), BuiltinSource(SIMULATED_EEG, seed=seed)
+                return _builtin_table(options[label]), BuiltinSource(options[label])
         kind_labels = {UPLOAD_KINDS[k]: k for k in kinds if k in UPLOAD_KINDS}
-        kind = kind_labels[st.selectbox("File type", list(kind_labels), key=f"{key}-kind")]
-        return _upload(kind, key)
+        readers = list(kind_labels.values())
+        start = readers.index(initial.reader) if upload_first and initial.reader in readers else 0
+        kind = kind_labels[st.selectbox("File type", list(kind_labels), index=start, key=f"{key}-kind")]
+        return _upload(kind, key, initial if upload_first else None)
 
 
-def show_dataset_header(dataset: Any) -> None:
-    """The dataset's name, source, licence, description, its warnings and what reading it did."""
+def show_dataset_header(dataset: Any, *, warnings: bool = True) -> None:
+    """The dataset's name, source, licence, description, its warnings and what reading it did.
+
+    ``warnings=False`` leaves the dataset's warnings to a page whose result carries them (the explorer's).
+    """
     st.subheader(plain(dataset.name))
     st.caption(plain(f"Source: {dataset.source}") + (f" · Licence: {dataset.licence}" if dataset.licence else ""))
     if dataset.description:
         st.markdown(plain(dataset.description))
-    show_warnings(getattr(dataset, "warnings", ()))
+    if warnings:
+        show_warnings(dataset.warnings)
     if dataset.report:
         with st.expander("What reading the data did", expanded=False):
             for line in dataset.report:
                 st.text(line)
 
 
-def _upload(kind: str, key: str) -> Any:
-    """Uploader for one kind of file; stops the page until something is uploaded."""
+def _upload(kind: str, key: str, initial: UploadSource | None) -> tuple[Any, UploadSource]:
+    """Uploader for one kind of file; stops the page until something is uploaded.
+
+    The file is read through its :class:`~covwb.sources.UploadSource`, the same call an exported
+    analysis makes; the reader's options (sampling rate, unit...) are recorded in it.
+    """
     from covwb.io.eeg import SUPPORTED_EEG_SUFFIXES
 
     types = {
@@ -464,55 +498,81 @@ def _upload(kind: str, key: str) -> Any:
             else None,
         )
     )
-    header = "auto"
+    linked = dict(initial.options) if initial is not None and initial.reader == kind else {}
+    options: dict[str, Any] = {}
     if kind in ("table", "eeg_csv") or (kind == "spd" and files and files[0].suffix == ".csv"):
-        header = header_control(f"{key}-{kind}")
+        options["header"] = header_control(f"{key}-{kind}", initial=str(linked.get("header", "auto")))
     if kind == "eeg_csv":
-        sfreq = float(st.number_input("Sampling rate (Hz)", 1.0, 100_000.0, 250.0, key=f"{key}-sfreq"))
-        unit = st.selectbox("Unit of the values", ["uV", "mV", "V", "nV"], key=f"{key}-unit")
+        sfreq0 = float(linked.get("sfreq", 250.0))
+        options["sfreq"] = float(st.number_input("Sampling rate (Hz)", 1.0, 100_000.0, sfreq0, key=f"{key}-sfreq"))
+        units = ["uV", "mV", "V", "nV"]
+        unit0 = units.index(linked["unit"]) if linked.get("unit") in units else 0
+        options["unit"] = st.selectbox("Unit of the values", units, index=unit0, key=f"{key}-unit")
     if not files:
-        st.info("Upload a file in the sidebar to begin.")
+        if initial is not None and initial.reader == kind:
+            names = ", ".join(f"'{f.name}' (SHA-256 {f.sha256[:12]}…)" for f in initial.files)
+            st.info(plain(f"This link was made for {names}: upload the same file to reopen its view."))
+        else:
+            st.info("Upload a file in the sidebar to begin.")
         st.stop()
     with user_errors():
-        if kind == "table":
-            from covwb.io.tables import read_table
-
-            return session_cached(("table", files[0].digest, header), lambda: read_table(files[0], header=header))
-        if kind == "eeg":
-            from covwb.io.eeg import read_eeg
-            from covwb.io.uploads import digest_of
-
-            return session_cached(("eeg", digest_of(files)), lambda: read_eeg(files))
-        if kind == "eeg_csv":
-            from covwb.io.eeg_csv import read_eeg_csv
-
-            return session_cached(
-                ("eeg_csv", files[0].digest, sfreq, unit, header),
-                lambda: read_eeg_csv(files[0], sfreq=sfreq, unit=unit, header=header),
-            )
-        from covwb.datasets.types import TrialStack
-        from covwb.io.spd import read_spd_or_trials
-
-        data = session_cached(("spd", files[0].digest, header), lambda: read_spd_or_trials(files[0], header=header))
-    if isinstance(data, TrialStack):
-        return trial_covariance_controls(data, key=key, data_key=files[0].digest)
-    return data
+        if kind == "spd":
+            return _covariance_upload(files[0], key, options, linked)
+        source = UploadSource.of(kind, files, **options)
+        cache_key = ("upload", kind, *(f.digest for f in files), source.options)
+        return session_cached(cache_key, lambda: source.read(files)), source
 
 
-def header_control(key: str) -> str:
+def _covariance_upload(
+    upload: UploadedBytes, key: str, options: dict[str, Any], linked: Mapping[str, Any]
+) -> tuple[Any, UploadSource]:
+    """An upload of covariance matrices, or of raw trials whose covariances are estimated as chosen here.
+
+    The file is parsed once (:func:`covwb.io.spd.read_spd_or_trials`); raw trials get the estimator
+    controls, and their covariances come from :func:`covwb.io.spd.trial_covariances`. These are the two
+    steps of :func:`covwb.io.spd.read_covariances`, the ``"spd"`` reader, so the returned source (with the
+    estimator among its options) rereads the same matrices in an exported analysis.
+    """
+    from covwb.datasets.types import TrialStack
+    from covwb.io.spd import read_spd_or_trials, trial_covariances
+
+    data = session_cached(("spd", upload.digest, options.get("header")), lambda: read_spd_or_trials(upload, **options))
+    if not isinstance(data, TrialStack):
+        return data, UploadSource.of("spd", [upload], **options)
+    estimator, shrinkage = trial_covariance_controls(data, key=key, initial=linked)
+    options["trial_estimator"] = estimator
+    if estimator == "shrinkage":
+        options["trial_shrinkage"] = shrinkage
+    source = UploadSource.of("spd", [upload], **options)
+    stack = session_cached(
+        ("upload", "spd", upload.digest, source.options), lambda: trial_covariances(data, estimator, shrinkage)
+    )
+    return stack, source
+
+
+def header_control(key: str, *, initial: str = "auto") -> str:
     """The header choice of a table uploader: automatic, first row is the header, or no header row.
+
+    Parameters
+    ----------
+    key : str
+        Prefix of the widget key (``<key>-header``).
+    initial : str
+        The choice the widget starts from (a shared link's); ``"auto"`` when it is not one of the choices.
 
     Returns
     -------
     str
         A key of :data:`covwb.io.tables.HEADER_CHOICES` (``"auto"``, ``"first_row"``, ``"none"``),
-        for the ``header`` argument of the table readers.
+        for the ``header`` argument (a reader option) of the table readers.
     """
     from covwb.io.tables import HEADER_CHOICES
 
+    choices = list(HEADER_CHOICES)
     return st.selectbox(
         "Header row",
-        list(HEADER_CHOICES),
+        choices,
+        index=choices.index(initial) if initial in choices else 0,
         format_func=HEADER_CHOICES.get,
         key=f"{key}-header",
         help="Automatic: the first row names the columns when it holds no numbers, or holds distinct whole numbers "
@@ -520,8 +580,16 @@ def header_control(key: str) -> str:
     )
 
 
-def estimator_controls(key: str, *, default: str = "sample") -> tuple[str, float]:
+def estimator_controls(key: str, *, default: str = "sample", shrinkage: float = 0.1) -> tuple[str, float]:
     """Covariance estimator choice and, for fixed shrinkage, its intensity.
+
+    Parameters
+    ----------
+    key : str
+        Widget key of the estimator (the intensity's is ``<key>-shrink``), unique per page.
+    default, shrinkage : str and float
+        The estimator and intensity the widgets start from (a page's settings); ``default`` falls back to
+        ``"sample"`` when it is not a key of :data:`covwb.covariance.estimators.ESTIMATORS`.
 
     Returns
     -------
@@ -534,23 +602,41 @@ def estimator_controls(key: str, *, default: str = "sample") -> tuple[str, float
     left, right = st.columns(2)
     names = list(ESTIMATORS)
     estimator = left.selectbox(
-        "Covariance estimator", names, index=names.index(default), format_func=ESTIMATORS.get, key=key
+        "Covariance estimator",
+        names,
+        index=names.index(default) if default in names else names.index("sample"),
+        format_func=ESTIMATORS.get,
+        key=key,
     )
-    shrinkage = right.slider("Shrinkage", 0.0, 1.0, 0.1, 0.01, key=f"{key}-shrink", disabled=estimator != "shrinkage")
-    return estimator, shrinkage
+    intensity = right.slider(
+        "Shrinkage", 0.0, 1.0, float(shrinkage), 0.01, key=f"{key}-shrink", disabled=estimator != "shrinkage"
+    )
+    return estimator, intensity
 
 
-def trial_covariance_controls(trials: Any, *, key: str, data_key: str | None = None) -> Any:
-    """Offer to estimate one covariance per raw trial of a :class:`~covwb.datasets.types.TrialStack`.
+def trial_covariance_controls(trials: Any, *, key: str, initial: Mapping[str, Any] | None = None) -> tuple[str, float]:
+    """The covariance estimator of raw trials (a :class:`~covwb.datasets.types.TrialStack`) uploaded as covariances.
 
-    Shows what the file holds and the estimator choice (OAS by default, see
-    :func:`covwb.io.trial_covariances`), and returns the covariances as an
-    :class:`~covwb.datasets.types.SPDStack` whose description says which estimator ran and why.
-    ``data_key`` identifies the trials in the cache (an upload's digest); their fingerprint when None.
+    Says what the file holds and offers the estimator (OAS by default, see :func:`covwb.io.trial_covariances`).
+
+    Parameters
+    ----------
+    trials : TrialStack
+        The uploaded trials.
+    key : str
+        Prefix of the widget keys (``<key>-trial-estimator``).
+    initial : Mapping or None
+        Reader options the widgets start from (a shared link's ``trial_estimator``, ``trial_shrinkage``).
+
+    Returns
+    -------
+    tuple of (str, float)
+        The estimator and shrinkage intensity: the ``trial_estimator`` and ``trial_shrinkage`` options of
+        :func:`covwb.io.spd.read_covariances`.
     """
-    from covwb.datasets.fingerprint import fingerprint
-    from covwb.io.spd import DEFAULT_TRIAL_ESTIMATOR, trial_covariances
+    from covwb.io.spd import DEFAULT_TRIAL_ESTIMATOR
 
+    start = dict(initial or {})
     n_trials, n_channels, n_samples = trials.trials.shape
     st.info(
         plain(
@@ -558,19 +644,14 @@ def trial_covariance_controls(trials: Any, *, key: str, data_key: str | None = N
             "covariance matrices: one covariance per trial is estimated with the estimator below."
         )
     )
-    estimator, shrinkage = estimator_controls(f"{key}-trial-estimator", default=DEFAULT_TRIAL_ESTIMATOR)
-    identity = data_key or fingerprint(trials)
-    with user_errors():
-        return session_cached(
-            ("trial-covariances", identity, estimator, shrinkage),
-            lambda: trial_covariances(trials, estimator, shrinkage),
-            public=trials.builtin,
-        )
+    return estimator_controls(
+        f"{key}-trial-estimator",
+        default=str(start.get("trial_estimator", DEFAULT_TRIAL_ESTIMATOR)),
+        shrinkage=float(start.get("trial_shrinkage", 0.1)),
+    )
 
 
-def epoch_controls(
-    raw: Any, events: Any, *, key: str, data_id: str, default_band: tuple[float, float] = (8.0, 35.0)
-) -> Any:
+def epoch_controls(raw: Any, events: Any, *, key: str, data_id: str, initial: Any = None) -> Any:
     """The epoch settings of a page that epochs EEG: classes, channels, window and band.
 
     Parameters
@@ -578,35 +659,39 @@ def epoch_controls(
     raw : mne.io.BaseRaw
         The recording (its channels and sampling rate set the choices).
     events : covwb.eeg.events.TrialEvents
-        Its events (their labels are the classes offered; the first two are preselected).
+        Its events (their labels are the classes offered).
     key : str
         Prefix of the widget keys, unique per page.
     data_id : str
         Identifies the data: the class and channel choices start afresh for new data.
-    default_band : tuple of float
-        Band-pass preselected, in Hz, clipped below the Nyquist frequency.
+    initial : covwb.eeg.epochs.EpochSettings or None
+        The settings the widgets start from (a page's, e.g. from its link), made explicit for the recording
+        (``EpochSettings.resolve``: the first two labels, the EEG channels not marked bad, the band fitted
+        below the Nyquist frequency); values it cannot take are replaced silently (a page that reads them
+        from a link says so with :func:`settings_for_data`); a band of None (no filter) starts the slider at
+        the default band. ``EpochSettings()`` when None.
 
     Returns
     -------
     covwb.eeg.epochs.EpochSettings
-        Frozen: the arguments of ``extract_epochs``/``session_epochs`` (``**settings.as_kwargs()``),
-        a cache key, and the exported settings (``settings.as_dict()``).
+        Frozen settings: the arguments of ``extract_epochs``/``session_epochs`` (``**settings.as_kwargs()``),
+        a cache key, and the exported settings (``settings.to_dict()``).
     """
-    import mne
+    from covwb.eeg.epochs import DEFAULT_BAND, EpochSettings
 
-    from covwb.eeg.epochs import EpochSettings
-
+    start, _ = (initial or EpochSettings()).resolve(raw, events=events)
     labels = list(events.event_id)
-    eeg = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude="bads")]
     left, right = st.columns(2)
-    classes = left.multiselect("Classes", labels, default=labels[:2], key=f"{key}-classes-{data_id}")
-    channels = right.multiselect("Channels", list(raw.ch_names), default=eeg, key=f"{key}-channels-{data_id}")
+    classes = left.multiselect("Classes", labels, default=list(start.classes), key=f"{key}-classes-{data_id}")
+    channels = right.multiselect(
+        "Channels", list(raw.ch_names), default=list(start.channels or ()), key=f"{key}-channels-{data_id}"
+    )
     first, second, third = st.columns(3)
-    tmin = first.number_input("Window start (s after the event)", -60.0, 3600.0, 0.5, 0.1, key=f"{key}-tmin")
-    tmax = second.number_input("Window end (s)", -60.0, 3600.0, 2.5, 0.1, key=f"{key}-tmax")
+    tmin = first.number_input("Window start (s after the event)", -60.0, 3600.0, start.tmin, 0.1, key=f"{key}-tmin")
+    tmax = second.number_input("Window end (s)", -60.0, 3600.0, start.tmax, 0.1, key=f"{key}-tmax")
     top = float(raw.info["sfreq"]) / 2 - 0.5
-    low, high = min(default_band[0], top / 2), min(default_band[1], top)
-    band = third.slider("Band-pass (Hz)", 0.5, top, (low, high), 0.5, key=f"{key}-band")
+    band = start.band or (min(DEFAULT_BAND[0], top / 2), min(DEFAULT_BAND[1], top))
+    band = third.slider("Band-pass (Hz)", 0.5, top, band, 0.5, key=f"{key}-band")
     return EpochSettings(
         classes=tuple(classes),
         tmin=float(tmin),
@@ -620,6 +705,118 @@ def show_warnings(warnings: Any) -> None:
     """Each warning sentence of a result or dataset as an ``st.warning``, escaped for Markdown."""
     for warning in warnings:
         st.warning(plain(warning), icon=":material/warning:")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Settings objects: links and the analysis export. A page keeps its settings in one frozen covwb.settings.Settings
+# object; these helpers carry it to and from the URL and turn the page's result into an "Export analysis" download
+# (covwb.export.analysis).
+# ---------------------------------------------------------------------------------------------------------------------
+
+_LINK_NOTES_KEY = "_workbench_link_notes_shown"
+S = TypeVar("S", bound=Settings)
+
+
+def settings_from_url(cls: type[S]) -> S:
+    """The settings a shared link holds: ``st.query_params`` read as ``cls``.
+
+    Keys that are not fields of ``cls`` are left to whoever owns them. A value the link cannot set
+    (malformed, out of range, not one of the choices) keeps its default, and a warning says which
+    (once per session). Called at the start of every run, it also returns what :func:`settings_to_url`
+    wrote at the end of the previous one, so a page's widgets and its URL stay in step.
+    """
+    settings, notes = cls.from_query(st.query_params.to_dict())
+    _warn_once(notes)
+    return settings
+
+
+def settings_for_data(linked: S, source: DataSource, data: Any) -> S:
+    """The settings a page starts from for ``data``: the link's for the same data source, else the defaults.
+
+    The result is made explicit for the data (``Settings.resolve``); every value the data cannot take
+    is replaced and said so in a warning (once per session). An upload that differs from the file a link
+    was made for is said so too; the same file read with other options (another header row, say) starts
+    from the defaults silently. Widgets take their defaults from the returned object.
+    """
+    notes: list[str] = []
+    start = linked
+    if linked.source != source:
+        start = type(linked)(source=source)
+        uploads = isinstance(linked.source, UploadSource) and isinstance(source, UploadSource)
+        if uploads and linked.source.files != source.files:
+            names = ", ".join(f"'{f.name}' (SHA-256 {f.sha256[:12]}…)" for f in linked.source.files)
+            notes.append(
+                f"This link was made for {names}; the file uploaded now differs, so the page starts from its "
+                "default settings."
+            )
+    resolved, more = start.resolve(data)
+    _warn_once([*notes, *more])
+    return resolved
+
+
+def settings_to_url(settings: Settings, *, defaults: Settings | None = None) -> None:
+    """Write the page's settings into the URL, so that a copied link reopens this view.
+
+    Only the settings' own keys are touched: values equal to ``defaults`` (the data's defaults, say)
+    are removed, the others written where they changed (see ``Settings.to_query``).
+    """
+    wanted = settings.to_query(defaults)
+    own = set(type(settings).labels())
+    for key in st.query_params.to_dict():
+        if key.partition(".")[0] in own and key not in wanted:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def memo(*, public: bool) -> Callable[[tuple[Any, ...], Callable[[], T]], T]:
+    """The cache a page hands to its library call (``memo=``): :func:`session_cached` with ``public``."""
+    return lambda key, compute: session_cached(key, compute, public=public)
+
+
+def export_analysis(
+    settings: Settings,
+    result: Any,
+    *,
+    call: Callable[..., Any],
+    title: str,
+    figures: Mapping[str, Any] | None = None,
+    data: Any = None,
+) -> None:
+    """The "Export analysis" download: a zip of ``analysis.py``, ``analysis.ipynb``, provenance, report, tables.
+
+    The zip is built when the button is clicked (see :func:`covwb.export.export_analysis`); a failure is
+    shown on the next run, as for the other downloads.
+    """
+    from covwb import export
+
+    name = "analysis"
+    _show_export_notice(name)
+    st.download_button(
+        "Export analysis",
+        data=_deferred(
+            lambda: export.export_analysis(settings, result, call=call, title=title, figures=figures, data=data),
+            name,
+            "zip",
+        ),
+        file_name=export.file_name(f"{title} analysis", "zip"),
+        mime="application/zip",
+        key="export-analysis",
+        icon=":material/code:",
+        help="A zip with a Python script and a notebook that rerun this analysis with the covwb package, "
+        "its provenance, an HTML report and the tables.",
+        on_click="ignore",
+    )
+
+
+def _warn_once(notes: Sequence[str]) -> None:
+    """Show each note as a warning the first time this session meets it (notes may hold link text: escaped)."""
+    shown: set[str] = st.session_state.setdefault(_LINK_NOTES_KEY, set())
+    for note in notes:
+        if note not in shown:
+            shown.add(note)
+            st.warning(plain(note), icon=":material/link:")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -30,3 +30,7 @@ class ParameterError(WorkbenchError):
 
 class ExportError(WorkbenchError):
     """A figure or table cannot be exported in the requested format."""
+
+
+class DataSourceError(WorkbenchError):
+    """The data a settings object names cannot be loaded: a file is missing or differs from the one recorded."""

@@ -8,6 +8,7 @@ poisoned cache entry, and the next input works.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ import covwb.io.tables
 import ui
 from covwb import export
 from covwb.errors import ExportError
+from covwb.export import renderer
 from tests.app.helpers import assert_clean, charts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,8 +56,9 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def failing_reader(error: BaseException, calls: list[str]) -> Callable:
-    """A table reader that starts reading, then raises ``error``."""
+    """A table reader that starts reading, then raises ``error`` (with the real reader's signature, for its options)."""
 
+    @functools.wraps(covwb.io.tables.read_table)
     def read(upload, **options):
         calls.append(upload.name)
         upload.data[: len(upload.data) // 2].decode("utf-8", "replace").splitlines()
@@ -116,6 +119,7 @@ def test_upload_over_the_limit_is_refused_before_parsing(monkeypatch: pytest.Mon
     calls: list[str] = []
     real_reader = covwb.io.tables.read_table
 
+    @functools.wraps(real_reader)
     def spy(upload, **options):
         calls.append(upload.name)
         return real_reader(upload, **options)
@@ -199,6 +203,7 @@ def test_upload_interrupted_by_a_rerun_shows_only_the_new_input(monkeypatch: pyt
     calls: list[str] = []
     real_reader = covwb.io.tables.read_table
 
+    @functools.wraps(real_reader)
     def interrupted_once(upload, **options):
         import streamlit as st
 
@@ -259,8 +264,8 @@ def test_export_that_cannot_start_its_browser_says_so_and_the_next_one_works(
 
     at, spy = pottery_explorer(monkeypatch)
     export.stop_static_renderer()
-    monkeypatch.setattr(export, "find_browser", lambda: "/opt/fake-chrome")
-    monkeypatch.setattr(export, "_open_kaleido", broken_open)
+    monkeypatch.setattr(renderer, "find_browser", lambda: "/opt/fake-chrome")
+    monkeypatch.setattr(renderer, "_open_kaleido", broken_open)
     with pytest.raises(ExportError, match="stopped or hung twice"):
         spy.callables["covariance.png"]()
     at.run()
@@ -294,12 +299,12 @@ def test_export_after_the_browser_was_killed_works(monkeypatch: pytest.MonkeyPat
     at, spy = pottery_explorer(monkeypatch)
     try:
         assert spy.callables["covariance.png"]().startswith(b"\x89PNG\r\n\x1a\n")
-        pid = export._RENDERER.browser_pid()
+        pid = renderer._RENDERER.browser_pid()
         assert pid is not None
         os.killpg(pid, signal.SIGKILL)
         time.sleep(0.3)
         assert spy.callables["correlation.svg"]().lstrip().startswith(b"<?xml")
-        assert export._RENDERER.browser_pid() not in (None, pid)
+        assert renderer._RENDERER.browser_pid() not in (None, pid)
         at.run()
         assert_clean(at)
         assert not at.warning

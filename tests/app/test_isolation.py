@@ -21,6 +21,7 @@ import ui
 from covwb.datasets.fingerprint import fingerprint
 from covwb.datasets.tables import BUILTIN_TABLES
 from covwb.io.uploads import UploadedBytes
+from covwb.sources import SIMULATED_EEG, BuiltinSource
 from tests.app.helpers import assert_clean, charts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,7 +149,7 @@ def test_results_of_built_in_data_are_computed_once_for_all_sessions() -> None:
     shared = ui._public_results()
     explorer = AppTest.from_file(EXPLORER, default_timeout=180).run()
     assert_clean(explorer)
-    recording_id = fingerprint(ui.simulated_eeg(0))
+    recording_id = BuiltinSource(SIMULATED_EEG).fingerprint()
     public_keys = [key for key in shared._values if recording_id in key]
     assert {key[0] for key in public_keys} >= {"epochs", "covariances", "mean", "geometry"}
     stored = {key: shared._values[key] for key in public_keys}

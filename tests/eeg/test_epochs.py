@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 
-from covwb.eeg.epochs import EpochData, extract_epochs, power_spectrum
+from covwb.eeg.epochs import EpochData, EpochSettings, extract_epochs, power_spectrum
 from covwb.eeg.events import TrialEvents
 from covwb.errors import ParameterError
 
@@ -208,3 +208,49 @@ def test_the_next_event_of_any_class_bounds_the_window(classes: list[str], tmax:
 
 def test_spaced_trials_carry_no_warning() -> None:
     assert extract_epochs(_raw(), classes=["a", "b"], tmin=0.5, tmax=2.5).warnings == ()
+
+
+def test_epoch_settings_are_one_settings_object_with_one_key_convention() -> None:
+    settings = EpochSettings(classes=["a", "b"], tmin=1, tmax=2.0, band=[8, 30])
+    assert settings == EpochSettings(classes=("a", "b"), tmin=1.0, tmax=2.0, band=(8.0, 30.0))
+    assert settings.to_dict() == {
+        "classes": ["a", "b"],
+        "tmin": 1.0,
+        "tmax": 2.0,
+        "band": [8.0, 30.0],
+        "channels": None,
+    }
+    assert EpochSettings.from_dict(settings.to_dict()) == settings
+    ep = extract_epochs(_raw(), **settings.as_kwargs())
+    assert ep.settings["classes"] == ["a", "b"] and ep.settings["band"] == (8.0, 30.0)
+    with pytest.raises(ParameterError, match="Window end \\(s\\) must be between -60 and 3600"):
+        EpochSettings(tmax=4000.0)
+
+
+def test_epoch_settings_resolve_against_a_recording() -> None:
+    raw = _raw(
+        names=tuple(f"EEG{i:03d}" for i in range(64)), data_uv=np.random.default_rng(3).normal(0, 10, (64, 6400))
+    )
+    raw.info["bads"] = ["EEG005"]
+    resolved, notes = EpochSettings().resolve(raw)
+    assert resolved.classes == ("a", "b") and notes == ()
+    assert len(resolved.channels) == 63 and "EEG005" not in resolved.channels and "STI" not in resolved.channels
+    assert resolved.band == (8.0, 35.0)
+    _, notes = EpochSettings(classes=("a", "z"), channels=("EEG001", "Oz"), band=(8.0, 90.0)).resolve(raw)
+    assert notes == (
+        "The recording has no events labelled 'z'; the page uses its first two labels.",
+        "The recording has no channel 'Oz'; the epochs use its EEG channels.",
+        "The band-pass 8-90 Hz does not fit this recording (Nyquist frequency 80 Hz); the page uses its default band.",
+    )
+
+
+def test_the_default_band_is_fitted_below_the_nyquist_frequency_without_a_note() -> None:
+    info = mne.create_info(["C3", "Cz", "C4"], 50.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (3, 5000)), info, verbose="error")
+    raw.set_annotations(mne.Annotations([10.0, 20.0, 30.0, 40.0], 2.0, ["T1", "T2", "T1", "T2"]))
+    resolved, notes = EpochSettings().resolve(raw)
+    assert resolved.band == (8.0, 24.5) and notes == ()
+    ep = extract_epochs(raw, **resolved.as_kwargs())
+    assert ep.X.shape == (4, 3, 101)
+    none, notes = EpochSettings(band=None).resolve(raw)
+    assert none.band is None and notes == ()

@@ -187,9 +187,10 @@ def test_a_reloaded_session_finds_its_private_job_by_id_and_may_attach_to_it() -
 
 def test_finished_jobs_expire_after_the_ttl_and_beyond_the_count() -> None:
     jobs = JobRegistry(InProcess(), keep_finished=2)
-    ids = [jobs.submit(sleepy_plan(1, 0.0), owner="alice") for _ in range(3)]
-    for job_id in ids:
-        jobs.wait(job_id, timeout=10)
+    ids = []
+    for _ in range(3):  # one after the other, so that they also finish in this order
+        ids.append(jobs.submit(sleepy_plan(1, 0.0), owner="alice"))
+        jobs.wait(ids[-1], timeout=10)
     jobs.jobs("alice")
     with pytest.raises(JobNotFound):
         jobs.info(ids[0])

@@ -10,6 +10,7 @@ import numpy as np
 
 from covwb.eeg.events import TrialEvents, find_trial_events
 from covwb.errors import ParameterError
+from covwb.settings import Settings, setting
 
 _VOLTAGE_TYPES = frozenset({"eeg", "eog", "emg", "ecg", "seeg", "ecog", "dbs"})
 _TO_MICROVOLTS = 1e6
@@ -17,57 +18,119 @@ _FLAT_RELATIVE = 1e-7
 """A channel whose standard deviation in a trial is below this fraction of the median one is flat."""
 
 
+DEFAULT_BAND = (8.0, 35.0)
+"""Band-pass edges of :class:`EpochSettings` by default, in Hz (mu and beta rhythms)."""
+_BAND_MARGIN_HZ = 0.5
+"""The highest band edge a recording takes lies this far below its Nyquist frequency."""
+
+
 @dataclass(frozen=True)
-class EpochSettings:
-    """How epochs are cut: the classes, window, band and channels, in one frozen (hashable) value.
+class EpochSettings(Settings):
+    """How epochs are cut: the classes, window, band and channels, in one frozen settings object.
 
     It is at once the arguments of :func:`extract_epochs` (``**settings.as_kwargs()``) or
-    :func:`covwb.eeg.sessions.session_epochs`, a cache key and, through :meth:`as_dict`, the
-    exported settings.
+    :func:`covwb.eeg.sessions.session_epochs`, a cache key, and the exported settings
+    (:meth:`~covwb.settings.Settings.to_dict`); nested in a page's settings (the explorer's ``epochs``),
+    it also travels in links and generated scripts. :meth:`resolve` makes the automatic values explicit
+    for a recording.
 
     Parameters
     ----------
-    classes : tuple of str
-        Event labels to keep (at least two when epoching).
-    tmin, tmax : float
-        Window around each event, in seconds, both ends included.
+    classes : tuple of str or None, default None
+        Event labels to keep (at least two when epoching); None for the recording's first two labels.
+    tmin, tmax : float, default 0.5 and 2.5
+        Window around each event, in seconds (-60 to 3600), both ends included.
     band : tuple of (float, float) or None, default (8.0, 35.0)
-        Band-pass edges in Hz; ``None`` for no filter.
+        Band-pass edges in Hz; ``None`` for no filter. :meth:`resolve` fits the default band below the
+        Nyquist frequency of a slowly sampled recording.
     channels : tuple of str or None, default None
         Channel names; ``None`` for the EEG channels not marked bad.
 
     Examples
     --------
     >>> settings = EpochSettings(classes=("left_hand", "right_hand"), tmin=0.5, tmax=2.5)
-    >>> settings.as_kwargs()["picks"] is None, settings.as_dict()["band_hz"]
+    >>> settings.as_kwargs()["picks"] is None, settings.to_dict()["band"]
     (True, [8.0, 35.0])
+    >>> from covwb.datasets import load
+    >>> resolved, notes = EpochSettings(tmax=3.0).resolve(load("simulated_eeg", n_trials_per_class=4, n_sessions=1))
+    >>> resolved.classes, len(resolved.channels), notes
+    (('left_hand', 'right_hand'), 22, ())
     """
 
-    classes: tuple[str, ...]
-    tmin: float
-    tmax: float
-    band: tuple[float, float] | None = (8.0, 35.0)
-    channels: tuple[str, ...] | None = None
+    classes: tuple[str, ...] | None = setting(None, label="Classes")
+    tmin: float = setting(0.5, label="Window start (s after the event)", low=-60.0, high=3600.0)
+    tmax: float = setting(2.5, label="Window end (s)", low=-60.0, high=3600.0)
+    band: tuple[float, float] | None = setting(DEFAULT_BAND, label="Band-pass (Hz)", low=0.0)
+    channels: tuple[str, ...] | None = setting(None, label="Channels")
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`extract_epochs` and ``session_epochs`` (``events`` aside)."""
         return {
-            "classes": list(self.classes),
+            "classes": list(self.classes or ()),
             "tmin": self.tmin,
             "tmax": self.tmax,
             "band": self.band,
             "picks": None if self.channels is None else list(self.channels),
         }
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready settings: ``classes``, ``tmin_s``, ``tmax_s``, ``band_hz``, ``channels``."""
-        return {
-            "classes": list(self.classes),
-            "tmin_s": self.tmin,
-            "tmax_s": self.tmax,
-            "band_hz": None if self.band is None else list(self.band),
-            "channels": None if self.channels is None else list(self.channels),
-        }
+    def resolve(self, data: Any, *, events: TrialEvents | None = None) -> tuple[EpochSettings, tuple[str, ...]]:
+        """These settings made explicit for a recording, with a sentence for each value it cannot take.
+
+        Parameters
+        ----------
+        data : EEGDataset or mne.io.BaseRaw
+            The recording.
+        events : TrialEvents or None
+            Its events; found with :func:`find_trial_events` when None.
+
+        Returns
+        -------
+        settings : EpochSettings
+            Explicit classes (the first two labels; None when the recording has no events), channels (the
+            EEG channels not marked bad; None when it has none) and band (the default band, its high edge
+            kept 0.5 Hz below the Nyquist frequency).
+        notes : tuple of str
+            One sentence per value replaced because the recording lacks it (a class, a channel, a band
+            above its Nyquist frequency); the default band is fitted without a note.
+        """
+        import mne
+
+        from covwb.errors import WorkbenchError
+
+        raw = getattr(data, "raw", data)
+        notes: list[str] = []
+        if events is None:
+            try:
+                events = find_trial_events(raw)
+            except WorkbenchError:
+                events = None
+        labels = None if events is None else tuple(events.event_id)
+        classes = self.classes
+        if classes is not None and labels is not None and not set(classes) <= set(labels):
+            missing = next(c for c in classes if c not in labels)
+            notes.append(f"The recording has no events labelled {missing!r}; the page uses its first two labels.")
+            classes = None
+        if classes is None and labels is not None:
+            classes = labels[:2]
+        names = list(raw.ch_names)
+        channels = self.channels
+        if channels is not None and not set(channels) <= set(names):
+            missing = next(c for c in channels if c not in names)
+            notes.append(f"The recording has no channel {missing!r}; the epochs use its EEG channels.")
+            channels = None
+        if channels is None:
+            channels = tuple(names[i] for i in mne.pick_types(raw.info, eeg=True, exclude="bads")) or None
+        sfreq = float(raw.info["sfreq"])
+        top = sfreq / 2 - _BAND_MARGIN_HZ
+        band = self.band
+        if band is not None and not _BAND_MARGIN_HZ <= band[0] < band[1] <= top:
+            if band != DEFAULT_BAND:
+                notes.append(
+                    f"The band-pass {band[0]:g}-{band[1]:g} Hz does not fit this recording (Nyquist frequency "
+                    f"{sfreq / 2:g} Hz); the page uses its default band."
+                )
+            band = (min(DEFAULT_BAND[0], top / 2), min(DEFAULT_BAND[1], top))
+        return self.replace(classes=classes, channels=channels, band=band), tuple(notes)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Every reader takes :class:`UploadedBytes` (a name and the bytes, as a browser or a script
 sends them) and returns a dataset of :mod:`covwb.datasets.types`: tables
 (:func:`read_table`), EEG recordings (:func:`read_eeg`, :func:`read_eeg_csv`), stacks of SPD
-matrices or raw trials (:func:`read_spd_or_trials`, :func:`trial_covariances`). Upload names
+matrices or raw trials (:func:`read_spd_or_trials`, :func:`trial_covariances`, and
+:func:`read_covariances`, which gives covariances either way). Upload names
 are reduced by one function, :func:`safe_basename`. Nothing is unpickled, and files are
 written only into private temporary folders.
 
@@ -19,6 +20,7 @@ from covwb.io.eeg_csv import UNIT_TO_VOLTS, read_eeg_csv
 from covwb.io.spd import (
     DEFAULT_TRIAL_ESTIMATOR,
     SPD_SUFFIXES,
+    read_covariances,
     read_spd_or_trials,
     read_spd_stack,
     trial_covariances,
@@ -39,6 +41,7 @@ __all__ = [
     "group_recordings",
     "numeric_columns",
     "parse_table",
+    "read_covariances",
     "read_eeg",
     "read_eeg_csv",
     "read_spd_or_trials",

@@ -568,6 +568,60 @@ def read_spd_stack(upload: UploadedBytes, *, header: str = "auto") -> SPDStack:
     return _spd_stack(raw, base)
 
 
+def read_covariances(
+    upload: UploadedBytes,
+    *,
+    header: str = "auto",
+    trial_estimator: str = DEFAULT_TRIAL_ESTIMATOR,
+    trial_shrinkage: float = 0.1,
+) -> SPDStack:
+    """Read an upload as covariance matrices: its SPD matrices, or one covariance per raw trial.
+
+    This is the upload reader of the workbench's covariance uploader (``"spd"`` in
+    :data:`covwb.sources.READERS`): every choice the page offers about the file is one of its
+    options, so a recorded :class:`~covwb.sources.UploadSource` rereads the same matrices.
+
+    Parameters
+    ----------
+    upload : UploadedBytes
+        As for :func:`read_spd_or_trials`.
+    header : {"auto", "first_row", "none"}, default "auto"
+        How the first row of a ``.csv`` is read; ignored for other formats.
+    trial_estimator : {"oas", "ledoit_wolf", "shrinkage", "sample"}, default "oas"
+        For raw trials, the covariance estimator of :func:`trial_covariances`; ignored for matrices.
+    trial_shrinkage : float, default 0.1
+        For raw trials and the ``"shrinkage"`` estimator, its intensity in [0, 1]; ignored otherwise.
+
+    Returns
+    -------
+    SPDStack
+        What :func:`read_spd_stack` returns for a stack of matrices, what :func:`trial_covariances`
+        returns for raw trials (its ``description`` says which estimator ran and why).
+
+    Raises
+    ------
+    SPDInputError
+        As :func:`read_spd_or_trials` and :func:`trial_covariances`.
+    ParameterError
+        Unknown header choice or estimator, or a shrinkage outside [0, 1].
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from covwb.io import UploadedBytes, read_covariances
+    >>> buffer = io.BytesIO()
+    >>> np.save(buffer, np.random.default_rng(0).standard_normal((45, 8, 250)))
+    >>> stack = read_covariances(UploadedBytes("trials.npy", buffer.getvalue()), trial_estimator="ledoit_wolf")
+    >>> stack.matrices.shape, stack.description.startswith("Covariances estimated from raw trials with Ledoit")
+    ((45, 8, 8), True)
+    """
+    data = read_spd_or_trials(upload, header=header)
+    if isinstance(data, TrialStack):
+        return trial_covariances(data, trial_estimator, trial_shrinkage)
+    return data
+
+
 def trial_covariances(trials: TrialStack, estimator: str = DEFAULT_TRIAL_ESTIMATOR, shrinkage: float = 0.1) -> SPDStack:
     """Estimate one covariance matrix per raw trial, saying which estimator ran and why.
 

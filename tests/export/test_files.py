@@ -1,4 +1,4 @@
-"""Tests of covwb.export: every format's signature, settings read back by independent readers."""
+"""Tests of covwb.export's figure and table files: every format's signature, settings read back by independent readers."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from PIL import Image
 
 from covwb import export
 from covwb.errors import ExportError, WorkbenchError
+from covwb.export import document, embed, renderer
 
 HOSTILE = "</script><script>alert(1)</script>]]></metadata><script>alert(2)</script>"
 SETTINGS = {"estimator": "oas", "window_s": 2.5, "channels": ("C3", "Cz"), "note": HOSTILE, "accent": "Fp1 é 中"}
@@ -55,7 +56,7 @@ def _stop_renderer_after_module():
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Freeze the export timestamp."""
-    monkeypatch.setattr(export, "_utc_now", lambda: FIXED_NOW)
+    monkeypatch.setattr(document, "utc_now", lambda: FIXED_NOW)
 
 
 # --------------------------------------------------------------------------- independent readers
@@ -271,8 +272,8 @@ def test_export_table_rejects_non_frames() -> None:
 def test_png_chunk_round_trips_any_text(settings: dict[str, str]) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (3, 2), "white").save(buffer, format="PNG")
-    payload = export._payload(settings, name="p", kind="figure")
-    data = export._png_with_settings(buffer.getvalue(), payload, go.Figure())
+    payload = document.payload(settings, name="p", kind="figure")
+    data = embed._png_with_settings(buffer.getvalue(), payload, go.Figure())
     assert data.startswith(SIGNATURES["png"]) and data.endswith(b"IEND\xaeB`\x82")
     assert png_settings(data)["settings"] == payload["settings"]
 
@@ -281,8 +282,8 @@ def test_png_chunk_round_trips_any_text(settings: dict[str, str]) -> None:
 @hyp_settings(max_examples=40, deadline=None)
 def test_svg_metadata_round_trips_any_text(settings: dict[str, str]) -> None:
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="1" height="1"/></svg>'
-    payload = export._payload(settings, name="s", kind="figure")
-    data = export._svg_with_settings(svg, payload, go.Figure())
+    payload = document.payload(settings, name="s", kind="figure")
+    data = embed._svg_with_settings(svg, payload, go.Figure())
     assert svg_settings(data)["settings"] == payload["settings"]
 
 
@@ -304,8 +305,8 @@ def xref_stream_pdf() -> bytes:
 
 def test_pdf_settings_after_a_cross_reference_stream() -> None:
     original = xref_stream_pdf()
-    payload = export._payload(SETTINGS, name="x", kind="figure")
-    data = export._pdf_with_settings(original, payload, go.Figure())
+    payload = document.payload(SETTINGS, name="x", kind="figure")
+    data = embed._pdf_with_settings(original, payload, go.Figure())
     assert data.startswith(original)
     info = pdf_info(data)
     assert int(info["_prev"]) == original.index(b"3 0 obj")
@@ -315,7 +316,7 @@ def test_pdf_settings_after_a_cross_reference_stream() -> None:
 
 
 def test_html_without_browser_when_none_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export, "find_browser", lambda: None)
+    monkeypatch.setattr(renderer, "find_browser", lambda: None)
     assert not export.static_export_available()
     for fmt in export.STATIC_FORMATS:
         with pytest.raises(ExportError, match="HTML export still works"):
@@ -347,7 +348,7 @@ def test_browser_path_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     ],
 )
 def test_export_figure_rejects_bad_options(kwargs: dict, match: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export, "find_browser", lambda: None)
+    monkeypatch.setattr(renderer, "find_browser", lambda: None)
     call = {"fmt": "png", **kwargs}
     fmt = call.pop("fmt")
     with pytest.raises(ExportError, match=match):
@@ -449,7 +450,7 @@ def test_caller_figure_is_not_mutated() -> None:
 @needs_browser
 def test_concurrent_exports_are_serialised(monkeypatch: pytest.MonkeyPatch) -> None:
     active, peak, guard = [0], [0], threading.Lock()
-    original_call = export._Renderer._call
+    original_call = renderer._Renderer._call
 
     def counting_call(self, coroutine, timeout):
         with guard:
@@ -461,7 +462,7 @@ def test_concurrent_exports_are_serialised(monkeypatch: pytest.MonkeyPatch) -> N
             with guard:
                 active[0] -= 1
 
-    monkeypatch.setattr(export._Renderer, "_call", counting_call)
+    monkeypatch.setattr(renderer._Renderer, "_call", counting_call)
     results: dict[int, bytes] = {}
     errors: list[BaseException] = []
 
@@ -487,14 +488,14 @@ def test_concurrent_exports_are_serialised(monkeypatch: pytest.MonkeyPatch) -> N
 def test_restart_after_stop_and_after_the_browser_died() -> None:
     export.export_figure(make_figure(), "png", name="a", settings={})
     export.stop_static_renderer()
-    assert export._RENDERER.browser_pid() is None
+    assert renderer._RENDERER.browser_pid() is None
     assert export.export_figure(make_figure(), "png", name="b", settings={}).data.startswith(SIGNATURES["png"])
-    pid = export._RENDERER.browser_pid()
+    pid = renderer._RENDERER.browser_pid()
     os.killpg(pid, signal.SIGKILL)
     time.sleep(0.5)
     file = export.export_figure(make_figure(), "svg", name="c", settings={"after": "kill"})
     assert svg_settings(file.data)["settings"] == {"after": "kill"}
-    assert export._RENDERER.browser_pid() not in (None, pid)
+    assert renderer._RENDERER.browser_pid() not in (None, pid)
 
 
 @needs_browser
@@ -513,12 +514,12 @@ def test_browser_that_fails_to_start_twice_raises(monkeypatch: pytest.MonkeyPatc
         raise RuntimeError("The browser seemed to close immediately after starting.")
 
     export.stop_static_renderer()
-    monkeypatch.setattr(export, "find_browser", lambda: "/opt/fake-chrome")
-    monkeypatch.setattr(export, "_open_kaleido", failing_open)
+    monkeypatch.setattr(renderer, "find_browser", lambda: "/opt/fake-chrome")
+    monkeypatch.setattr(renderer, "_open_kaleido", failing_open)
     with pytest.raises(ExportError, match="stopped or hung twice.*close immediately"):
         export.export_figure(make_figure(), "pdf", name="x", settings={})
     assert starts == ["/opt/fake-chrome", "/opt/fake-chrome"]
-    assert export._RENDERER.browser_pid() is None
+    assert renderer._RENDERER.browser_pid() is None
 
 
 def test_browser_that_hangs_raises_after_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -526,9 +527,9 @@ def test_browser_that_hangs_raises_after_the_timeout(monkeypatch: pytest.MonkeyP
         await asyncio.sleep(3600)
 
     export.stop_static_renderer()
-    monkeypatch.setattr(export, "find_browser", lambda: "/opt/fake-chrome")
-    monkeypatch.setattr(export, "_open_kaleido", hanging_open)
-    monkeypatch.setattr(export, "_START_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(renderer, "find_browser", lambda: "/opt/fake-chrome")
+    monkeypatch.setattr(renderer, "_open_kaleido", hanging_open)
+    monkeypatch.setattr(renderer, "_START_TIMEOUT_S", 0.2)
     started = time.monotonic()
     with pytest.raises(ExportError, match="SVG export failed"):
         export.export_figure(make_figure(), "svg", name="x", settings={})
@@ -537,6 +538,6 @@ def test_browser_that_hangs_raises_after_the_timeout(monkeypatch: pytest.MonkeyP
 
 def test_import_loads_no_heavy_module() -> None:
     code = "import sys, covwb.export; print(sorted({'kaleido', 'choreographer', 'mne', 'torch'} & set(sys.modules)))"
-    repo = Path(export.__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
