@@ -188,6 +188,21 @@ def test_a_mean_that_does_not_converge_is_reported(monkeypatch: pytest.MonkeyPat
     )
 
 
+def test_the_geometry_means_warnings_reach_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = covwb.covariance.geometry.mean_covariance
+
+    def slow_mean(covs, metric):
+        warnings.warn("Convergence not reached", UserWarning, stacklevel=2)
+        return real(covs, metric)
+
+    monkeypatch.setattr(covwb.covariance.geometry, "mean_covariance", slow_mean)
+    a = np.random.default_rng(6).normal(size=(6, 4, 30))
+    stack = SPDStack(name="s", matrices=a @ a.transpose(0, 2, 1) / 30, labels=None, source="test")
+    result = explore(ExplorerSettings(metrics=("riemann",)), stack)
+    assert len(result.warnings) == 1
+    assert "stopped before converging (Convergence not reached)" in result.warnings[0]
+
+
 def test_a_stack_shows_the_chosen_matrix_and_its_geometry() -> None:
     rng = np.random.default_rng(5)
     a = rng.normal(size=(6, 4, 30))

@@ -598,6 +598,7 @@ def _geometry(
         except WorkbenchError as error:
             return found, notes, str(error)
         found[metric] = summary
+        notes.extend(summary.warnings)
         notes.extend(f"The {METRICS[metric].lower()} mean: {message}" for message in messages)
     return found, notes, None
 
