@@ -250,15 +250,15 @@ def takens_scores(
     inner: Folds,
     estimator: str,
     svm: tuple[SVMSetting, ...],
+    mdm: bool,
     metrics: tuple[str, ...],
     max_order: int,
     max_lag: int,
     seed: int,
 ) -> dict[str, Any]:
-    """(order, lag) by the Takens criteria on one outer training fold, then the SVM settings' inner scores there.
+    """(order, lag) by the Takens criteria on one outer training fold, then the heads' inner scores there.
 
-    Returns the :func:`inner_scores` dict (without MDM scores: one MDM setting needs no search) plus
-    ``selection`` (:class:`~covwb.eeg.takens.TakensSelection`), ``order`` and ``lag``.
+    Returns the :func:`inner_scores` dict plus ``selection`` (:class:`~covwb.eeg.takens.TakensSelection`).
     """
     from covwb.eeg.takens import select_order_lag
 
@@ -267,9 +267,9 @@ def takens_scores(
         X[train], max_lag=max_lag, max_order=max_order, seed=seed, full_rank=estimator == "sample"
     )
     elapsed = time.perf_counter() - start
-    scores = inner_scores(X, y, train, inner, selection.order, selection.lag, estimator, svm, False, metrics)
+    scores = inner_scores(X, y, train, inner, selection.order, selection.lag, estimator, svm, mdm, metrics)
     scores["seconds"]["shared"] += elapsed
-    return {**scores, "selection": selection, "order": selection.order, "lag": selection.lag}
+    return {**scores, "selection": selection}
 
 
 def refit(

@@ -59,7 +59,12 @@ def _check_order_lag(order: int, lag: int) -> tuple[int, int]:
 
 def _check_epochs(X: np.ndarray, order: int, lag: int) -> np.ndarray:
     """Epochs as float64 (n, C, T) long enough for the embedding; ParameterError otherwise."""
-    arr = np.asarray(X, dtype=np.float64)
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise ParameterError("sparse input is not supported; pass epochs as a dense array.")
+    raw = np.asarray(X)
+    if raw.dtype.kind not in "biuf":
+        raise ParameterError(f"the epochs must hold real numbers, got values of type {raw.dtype}.")
+    arr = raw.astype(np.float64, copy=False)
     if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ParameterError(
             f"expected epochs of shape (n_trials, n_channels, n_times), got shape {arr.shape}; epoch the signal first."
@@ -288,7 +293,9 @@ class AugmentedCovariances(TransformerMixin, BaseEstimator):
         self.shrinkage = shrinkage
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> AugmentedCovariances:
-        """Nothing to learn; returns ``self``."""
+        """Check the epochs (n_trials, C, T) and the settings; nothing to learn. Returns ``self``."""
+        _check_epochs(X, *_check_order_lag(self.order, self.lag))
+        _check_estimator(self.estimator)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:

@@ -262,6 +262,7 @@ class _Spec:
     grid: SearchGrid
     finish: Callable[..., Any]
     context: dict[str, Any] = field(default_factory=dict)
+    score_all: bool = False
 
 
 def _canonical(candidate: Candidate) -> Candidate:
@@ -275,6 +276,8 @@ def _settings_of(pipeline: _Pipeline, spec: _Spec) -> int:
 
 def _searches_inside(pipeline: _Pipeline, spec: _Spec) -> bool:
     """Whether the pipeline needs inner scores: a grid heatmap, or more than one setting to choose from."""
+    if spec.score_all:
+        return True
     if pipeline.takens:
         return pipeline.head == "svm" and len(spec.svm) > 1
     distinct = {_canonical(c) for c in pipeline.candidates}
@@ -291,13 +294,14 @@ def _search_label(fold: int, candidate: Candidate) -> str:
 
 
 def _weight(n_matrices: int, rows: int, svm: bool, mdm: bool, n_settings: int) -> float:
-    """Relative cost of a task: batched eigendecompositions (~p^3 per matrix) dominate, plus SVM fits."""
-    eigen = n_matrices * float(rows) ** 3 / 1e7
-    return eigen * (0.2 + 1.0 * svm + 0.8 * mdm) + 0.02 * n_settings + 0.05
+    """Relative cost of a task (1 is about 0.1 s on one core): eigendecompositions of the Riemannian means (~p^3
+    per matrix) plus a fixed part per task, per SVM setting and for the MDM head (measured on 64 channels)."""
+    eigen = n_matrices * float(rows) ** 3 / 1e7 * (0.2 + 1.0 * svm + 0.8 * mdm)
+    return eigen + 1.5 + 0.5 * n_settings + 1.5 * mdm
 
 
-def _first_stage(X: np.ndarray, y: np.ndarray, spec: _Spec) -> Plan:
-    """Inner searches: one task per (outer fold, order, lag) needed, or per outer fold for Takens."""
+def _search_tasks(X: np.ndarray, spec: _Spec) -> tuple[Task, ...]:
+    """Inner searches: one task per (outer fold, order, lag) needed, or per outer fold for Takens; cheap first."""
     needs: dict[tuple[int, Candidate], set[str]] = defaultdict(set)
     takens_heads: set[str] = set()
     for pipeline in spec.pipelines:
@@ -326,18 +330,24 @@ def _first_stage(X: np.ndarray, y: np.ndarray, spec: _Spec) -> Plan:
         )
     if any(p.takens for p in spec.pipelines):
         svm = spec.svm if "svm" in takens_heads else ()
+        mdm = "mdm" in takens_heads
         for fold, (train, _) in enumerate(spec.outer):
             tasks.append(
                 Task(
                     key=f"takens/fold{fold + 1}",
                     fn=_search.takens_scores,
-                    args=(Ref("X"), Ref("y"), train, spec.inner[fold], spec.estimator, svm, spec.metrics),
+                    args=(Ref("X"), Ref("y"), train, spec.inner[fold], spec.estimator, svm, mdm, spec.metrics),
                     kwargs={"max_order": spec.max_order, "max_lag": spec.max_lag, "seed": spec.seed},
                     label=f"outer fold {fold + 1}, Takens selection",
-                    weight=5.0 + _weight(len(train), 4 * n_channels, bool(svm), False, len(svm)),
+                    weight=5.0 + _weight(len(train), 4 * n_channels, bool(svm), mdm, len(svm)),
                 )
             )
-    ordered = _cheap_first(tasks, len(spec.outer))
+    return _cheap_first(tasks, len(spec.outer))
+
+
+def _first_stage(X: np.ndarray, y: np.ndarray, spec: _Spec) -> Plan:
+    """Stage 1 of an evaluation; its ``combine`` builds stage 2."""
+    ordered = _search_tasks(X, spec)
     total = sum(t.weight for t in ordered)
     split = total / (total + _second_stage_weight(X, spec))
     return Plan(
@@ -417,6 +427,12 @@ def _refit_key(fold: int, choice: _Choice, head: str, spec: _Spec) -> str:
     return f"refit/fold{fold + 1}/order{choice.order}/lag{choice.lag}/{setting}"
 
 
+def _refit_label(fold: int, choice: _Choice, head: str, spec: _Spec) -> str:
+    C, kernel = spec.svm[choice.setting] if head == "svm" else (0.0, "")
+    what = f"SVM (C = {C:g}, {kernel})" if head == "svm" else "MDM"
+    return f"outer fold {fold + 1}, refit of order {choice.order}, lag {choice.lag}, {what}"
+
+
 def _after_search(results: dict[str, Any], spec: _Spec, data: dict[str, np.ndarray], start: float) -> Plan:
     """Stage 2 from the winners: refits (shared by pipelines that chose alike) and fixed pipelines."""
     choices = {}
@@ -442,7 +458,7 @@ def _after_search(results: dict[str, Any], spec: _Spec, data: dict[str, np.ndarr
                 key=key,
                 fn=_search.refit,
                 args=(Ref("X"), Ref("y"), train, test, choice.order, choice.lag, spec.estimator, head, spec.metrics),
-                label=f"refit of order {choice.order}, lag {choice.lag} on outer fold {fold + 1}",
+                label=_refit_label(fold, choice, pipeline.head, spec),
                 weight=_weight(len(train), choice.order * n_channels, head is not None, head is None, 1),
             )
     return Plan(
@@ -652,6 +668,7 @@ def _spec(
     max_lag: int,
     finish: Callable[..., Any],
     context: dict[str, Any],
+    score_all: bool = False,
 ) -> _Spec:
     if int(inner_folds) != inner_folds or inner_folds < 2:
         raise ParameterError(f"the number of inner folds is {inner_folds}; use a whole number of at least 2.")
@@ -670,6 +687,7 @@ def _spec(
         grid=grid,
         finish=finish,
         context=context,
+        score_all=score_all,
     )
 
 
@@ -919,6 +937,146 @@ def evaluate(
         seed=seed,
     )
     return run_plan(plan, n_jobs=n_jobs, progress=progress)
+
+
+@dataclass(frozen=True, eq=False)
+class SearchResult:
+    """The inner cross-validation of one training set over (order, lag) and the head's settings.
+
+    What ``GridSearchCV`` computes for ``AugmentedDataset -> Covariances -> TangentSpace -> SVC`` (or ``MDM``)
+    with ``param_grid`` over ``acm__lag``, ``acm__order``, ``svc__C``, ``svc__kernel``: candidates in that
+    ``ParameterGrid`` order (lag slowest, kernel fastest), the first best mean score wins.
+
+    Parameters
+    ----------
+    params : list of dict
+        Candidates: ``order``, ``lag`` and, for the SVM head, ``C`` and ``kernel``.
+    split_scores : ndarray, shape (n_candidates, n_splits)
+        Score of each candidate on each inner test fold (ROC-AUC for two classes, else accuracy).
+    best_index : int
+        The winner (first best mean score).
+    selection : TakensSelection or None
+        The Takens selection that fixed (order, lag), when it did.
+    warnings : tuple of str
+        As :attr:`Evaluation.warnings`.
+    """
+
+    params: list[dict[str, Any]]
+    split_scores: np.ndarray
+    best_index: int
+    selection: Any = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def mean_scores(self) -> np.ndarray:
+        """Mean inner score of each candidate, shape (n_candidates,)."""
+        return self.split_scores.mean(axis=1)
+
+
+def _search_result(results: dict[str, Any], spec: _Spec) -> SearchResult:
+    """The :class:`SearchResult` of a one-fold search plan's first stage."""
+    (pipeline,) = spec.pipelines
+    if pipeline.takens:
+        found = results["takens/fold1"]
+        keys, candidates = ["takens/fold1"], [(found["order"], found["lag"])]
+    else:
+        candidates = list(pipeline.candidates)
+        keys = [_search_key(0, _canonical(c)) for c in candidates]
+    heads = list(spec.svm) if pipeline.head == "svm" else [None]
+    params, rows = [], []
+    for key, (order, lag) in zip(keys, candidates):
+        scores = results[key]["svm"] if pipeline.head == "svm" else results[key]["mdm"][:, None]
+        for h, head in enumerate(heads):
+            params.append({"order": order, "lag": lag, **({"C": head[0], "kernel": head[1]} if head else {})})
+            rows.append(scores[:, h])
+    split = np.array(rows)
+    return SearchResult(
+        params=params,
+        split_scores=split,
+        best_index=int(np.argmax(split.mean(axis=1))),
+        selection=results["takens/fold1"]["selection"] if pipeline.takens else None,
+        warnings=_warnings(spec, results, {}),
+    )
+
+
+def plan_search(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    head: str,
+    grid: SearchGrid,
+    selection: str = "grid",
+    estimator: str = DEFAULT_ESTIMATOR,
+    inner_folds: int = 3,
+    max_order: int = 10,
+    max_lag: int = 30,
+    seed: int = 42,
+) -> Plan:
+    """The inner search of one training set, as a one-stage :class:`~covwb.jobs.Plan` returning a :class:`SearchResult`.
+
+    Tasks as stage 1 of :func:`plan_evaluation` with the whole of ``X`` as the one outer training fold
+    (``search/fold1/order{m}/lag{tau}``, or ``takens/fold1``); the estimators of :mod:`covwb.eeg.classifiers`
+    run it in ``fit``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_trials, n_channels, n_times)
+        Training epochs.
+    y : ndarray, shape (n_trials,)
+        Labels; sorted as strings, the last one is the positive class of ROC-AUC.
+    head : {"svm", "mdm"}
+        Classifier after the ACM.
+    grid : SearchGrid
+        Orders, lags (with ``selection="grid"``) and SVM settings.
+    selection : {"grid", "takens"}
+        Search (order, lag) on the grid, or choose them by the Takens criteria and search the SVM settings.
+    estimator, inner_folds, max_order, max_lag, seed
+        As :func:`evaluate`.
+
+    Returns
+    -------
+    Plan
+
+    Examples
+    --------
+    >>> from covwb.jobs import run_plan
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((16, 3, 60)), np.repeat(["a", "b"], 8)
+    >>> X[8:, 1] *= 3
+    >>> grid = SearchGrid(orders=(1, 2), lags=(2,), svm_C=(1.0,), kernels=("linear",))
+    >>> found = run_plan(plan_search(X, y, head="svm", grid=grid, inner_folds=2))
+    >>> found.params[found.best_index]["order"] in (1, 2), found.split_scores.shape
+    (True, (2, 2))
+    """
+    arr, labels, _ = _check_epochs(X, y, np.zeros(len(np.asarray(y))))
+    if head not in ("svm", "mdm"):
+        raise ParameterError(f"unknown classifier head {head!r}; use 'svm' or 'mdm'.")
+    if selection not in ("grid", "takens"):
+        raise ParameterError(f"unknown order/lag selection {selection!r}; choose 'grid' or 'takens'.")
+    _check_grid(arr.shape[1], arr.shape[2], grid, estimator, True, head == "svm", selection)
+    takens = selection == "takens"
+    candidates = () if takens else tuple((int(m), int(t)) for t in grid.lags for m in grid.orders)
+    pipeline = _Pipeline("search", "search", head, True, candidates, takens)
+    spec = _spec(
+        labels,
+        [(np.arange(len(labels)), np.arange(0))],
+        (pipeline,),
+        grid=grid,
+        estimator=estimator,
+        inner_folds=inner_folds,
+        seed=seed,
+        max_order=max_order,
+        max_lag=max_lag,
+        finish=_search_result,
+        context={},
+        score_all=True,
+    )
+    return Plan(
+        tasks=_search_tasks(arr, spec),
+        combine=partial(_search_result, spec=spec),
+        data={"X": arr, "y": labels},
+        name="order × lag search",
+    )
 
 
 def _per_fold(outcome: _Outcome, spec: _Spec) -> tuple[list[dict[str, Any]], np.ndarray]:

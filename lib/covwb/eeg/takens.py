@@ -57,6 +57,8 @@ class TakensSelection:
 
 def _series(X: np.ndarray) -> np.ndarray:
     """Epochs (n, C, T) as finite float64 series (n*C, T); ParameterError otherwise."""
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise ParameterError("sparse input is not supported; pass epochs as a dense array.")
     arr = np.asarray(X, dtype=np.float64)
     if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ParameterError(f"expected epochs of shape (n_trials, n_channels, n_times), got shape {arr.shape}.")
@@ -278,6 +280,7 @@ class TakensAugmentedCovariances(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> TakensAugmentedCovariances:
         """Choose order and lag on the training epochs ``X`` (n, C, T)."""
+        _series(X)
         self.selection_ = select_order_lag(
             X, max_lag=self.max_lag, max_order=self.max_order, seed=self.seed, full_rank=self.estimator == "sample"
         )
