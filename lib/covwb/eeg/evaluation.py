@@ -311,7 +311,7 @@ def _search_tasks(X: np.ndarray, spec: _Spec) -> tuple[Task, ...]:
             takens_heads.add(pipeline.head)
             continue
         for fold in range(len(spec.outer)):
-            for candidate in {_canonical(c) for c in pipeline.candidates}:
+            for candidate in sorted({_canonical(c) for c in pipeline.candidates}):
                 needs[(fold, candidate)].add(pipeline.head)
     n_channels = X.shape[1]
     tasks = []
