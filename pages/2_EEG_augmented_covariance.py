@@ -15,7 +15,7 @@ import numpy as np
 
 from covwb.covariance.estimators import ESTIMATORS
 from covwb.datasets.fingerprint import fingerprint
-from covwb.eeg.augmented import augmented_covariances
+from covwb.eeg.augmented import DEFAULT_ESTIMATOR, augmented_covariances
 from covwb.eeg.evaluation import (
     SCHEMES,
     SearchGrid,
@@ -116,7 +116,15 @@ tmax = c2.number_input("Window end (s)", -60.0, 3600.0, 2.5, 0.1, key=f"{KEY}-tm
 band = c3.slider(
     "Band-pass (Hz)", 0.5, float(sfreq / 2 - 0.5), (8.0, min(35.0, sfreq / 2 - 1.0)), 0.5, key=f"{KEY}-band"
 )
-estimator = c4.selectbox("Covariance estimator", list(ESTIMATORS), format_func=ESTIMATORS.get, key=f"{KEY}-est")
+estimator = c4.selectbox(
+    "Covariance estimator",
+    list(ESTIMATORS),
+    index=list(ESTIMATORS).index(DEFAULT_ESTIMATOR),
+    format_func=ESTIMATORS.get,
+    key=f"{KEY}-est",
+    help="OAS (the default) stays well-posed at every order; the sample covariance is MOABB's choice and needs "
+    "many more samples than the order × channels rows of the augmented matrices.",
+)
 
 pipelines = st.multiselect(
     "Pipelines",
@@ -221,6 +229,9 @@ settings = {**settings, **result.settings}
 st.header("Scores")
 metric = result.metrics[0]
 st.caption(f"{SCHEMES[scheme]}, {len(result.scores['fold'].unique())} folds; {METRIC_NAMES[metric]} on the test folds.")
+st.caption(result.estimator_note)
+for warning in result.warnings:
+    st.warning(warning, icon=":material/warning:")
 st.dataframe(result.summary, hide_index=True)
 ui.table_download(result.summary, "acm-score-summary", settings)
 ui.show_figure(score_figure(result.scores, metric, title=f"{METRIC_NAMES[metric]} per fold"), "acm-scores", settings)
@@ -252,7 +263,7 @@ if has_acm:
             selections = [
                 ui.session_cached(
                     ("acm-takens", data_id, run_key),
-                    lambda: select_order_lag(epochs.X[train], max_lag=int(max_lag)),
+                    lambda: select_order_lag(epochs.X[train], max_lag=int(max_lag), full_rank=estimator == "sample"),
                     public=public,
                 )
             ]
@@ -277,7 +288,9 @@ with right:
 
 st.header("Covariance views")
 order, lag = most_chosen_order_lag(result.scores)
-st.caption(f"Augmented covariances at order {order}, lag {lag} (the most often chosen), {estimator} estimator.")
+st.caption(
+    f"Augmented covariances at order {order}, lag {lag} (the most often chosen), {ESTIMATORS[estimator]} estimator."
+)
 with ui.user_errors():
     covs = ui.session_cached(
         ("acm-covs", data_id, run_key, 1, 1), lambda: augmented_covariances(epochs.X, 1, 1, estimator), public=public

@@ -35,13 +35,21 @@ def _upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
     return at.run()
 
 
+def _captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
 def test_builtin_recording_runs_end_to_end() -> None:
     at = _page()
     assert_clean(at)
     assert "Run evaluation" in at.info[0].value
+    assert at.selectbox(key="acm-est").value == "oas"
     _small(at, ["acm_ts_svm", "ts_svm", "csp_lda"])
     at.button(key="acm-run").click().run()
     assert_clean(at)
+    # which estimator ran and why, and nothing to warn about with OAS on the built-in recording
+    assert any(c.startswith("Covariances: Oracle approximating shrinkage (OAS), the default.") for c in _captions(at))
+    assert not at.warning
     headers = [h.value for h in at.header]
     assert {"Scores", "Order × lag search", "Takens curves", "Predictions", "Covariance views"} <= set(headers)
     summary = at.dataframe[0].value
@@ -124,3 +132,45 @@ def test_two_uploaded_runs_as_sessions_allow_cross_session_evaluation(tmp_path: 
     assert_clean(at)
     folds = at.dataframe[1].value
     assert sorted(folds["test_session"].unique()) == ["1", "2"]
+
+
+def test_ill_conditioned_64_channel_upload_shows_a_warning_with_what_to_do(tmp_path: Path) -> None:
+    from covwb.datasets.simulated_eeg import simulate_motor_imagery
+
+    raw = simulate_motor_imagery(seed=4, n_trials_per_class=8, n_sessions=1, sfreq=160.0, layout="eegmmidb").raw
+    path = tmp_path / "sixty_four.fif"
+    raw.save(path, verbose="error")
+    at = _upload(_page(), [(path.name, path.read_bytes())])
+    assert_clean(at)
+    at.selectbox(key="acm-est").set_value("sample")
+    at.multiselect(key="acm-pipelines").set_value(["acm_ts_svm"])
+    at.slider(key="acm-orders").set_value((4, 4))
+    at.slider(key="acm-lags").set_value((5, 5))
+    at.multiselect(key="acm-svmc").set_value([1.0])
+    at.multiselect(key="acm-kernels").set_value(["linear"])
+    at.number_input(key="acm-folds").set_value(2)
+    at.number_input(key="acm-inner").set_value(2)
+    at.button(key="acm-run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(c.startswith("Covariances: Sample (unbiased), as chosen") for c in _captions(at))
+    (warning,) = [w.value for w in at.warning]
+    assert "ill-conditioned" in warning and "at order 4, lag 5" in warning and "use the OAS estimator" in warning
+
+
+def test_orders_with_more_rows_than_samples_are_refused_only_for_the_sample_estimator() -> None:
+    at = _page()
+    at.number_input(key="acm-tmin").set_value(0.5)
+    at.number_input(key="acm-tmax").set_value(0.9)
+    at.multiselect(key="acm-pipelines").set_value(["acm_mdm"])
+    at.selectbox(key="acm-est").set_value("sample")
+    at.slider(key="acm-orders").set_value((4, 4))
+    at.slider(key="acm-lags").set_value((5, 5))
+    at.button(key="acm-run").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "81 samples for 88 rows; choose the OAS estimator" in at.error[0].value
+    at.selectbox(key="acm-est").set_value("oas")
+    at.number_input(key="acm-folds").set_value(2)
+    at.number_input(key="acm-inner").set_value(2)
+    at.button(key="acm-run").click().run()
+    assert_clean(at)
+    assert list(at.dataframe[1].value["order"]) == [4, 4]

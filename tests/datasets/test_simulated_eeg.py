@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import covwb.datasets.simulated_eeg as simulated
-from covwb.datasets.simulated_eeg import CHANNELS, simulate_motor_imagery
+from covwb.datasets.simulated_eeg import CHANNELS, CHANNELS_64, LAYOUTS, simulate_motor_imagery
 from covwb.datasets.types import EEGDataset
 from covwb.eeg.epochs import extract_epochs
 from covwb.eeg.events import find_trial_events, trial_sessions
@@ -138,9 +138,60 @@ def test_one_session_and_custom_sizes() -> None:
     assert ds.raw.info["sfreq"] == 128.0
 
 
+def test_built_in_recording_unchanged_by_the_layouts(dataset: EEGDataset) -> None:
+    # Samples (µV) of the 22-channel recordings as generated before the 64-channel layout existed.
+    data = dataset.raw.get_data()
+    assert data.shape == (22, 262645)
+    np.testing.assert_allclose(
+        data[[0, 7, 11, 21], [0, 1000, 50000, 100000]] * 1e6,
+        [-11.04832148, 4.99478056, -3.06555456, 3.0325046],
+        rtol=1e-8,
+    )
+    other = simulate_motor_imagery(seed=7, n_trials_per_class=5, n_sessions=3, sfreq=160.0, trial_duration=2.0)
+    np.testing.assert_allclose(
+        other.raw.get_data()[[0, 7, 11, 21], [0, 1000, 3000, 5000]] * 1e6,
+        [11.98788493, -8.31023704, 16.87363117, -3.4924235],
+        rtol=1e-8,
+    )
+
+
+@pytest.fixture(scope="module")
+def eegmmidb_like() -> EEGDataset:
+    return simulate_motor_imagery(seed=0, n_trials_per_class=23, n_sessions=1, sfreq=160.0, layout="eegmmidb")
+
+
+def test_64_channel_layout_is_eegmmidb_at_160_hz(eegmmidb_like: EEGDataset) -> None:
+    from mne.datasets import eegbci
+
+    raw = eegmmidb_like.raw
+    assert raw.ch_names == list(CHANNELS_64) == list(LAYOUTS["eegmmidb"]) and len(set(raw.ch_names)) == 64
+    # EEGMMIDB's own names ('Fc5.', 'Cz..') become these under MNE's standardisation.
+    dotted = mne.create_info([f"{n[:1]}{n[1:].lower()}".ljust(4, ".") for n in CHANNELS_64], 160.0, "eeg")
+    as_in_the_files = mne.io.RawArray(np.zeros((64, 2)), dotted, verbose="error")
+    eegbci.standardize(as_in_the_files)
+    assert as_in_the_files.ch_names == list(CHANNELS_64)
+    assert raw.info["sfreq"] == 160.0 and "64 channels" in eegmmidb_like.name
+    locs = np.array([ch["loc"][:3] for ch in raw.info["chs"]])
+    assert np.isfinite(locs).all() and np.all(np.linalg.norm(locs, axis=1) > 0.05)
+    assert find_trial_events(raw).counts == {"left_hand": 23, "right_hand": 23}
+    again = simulate_motor_imagery(seed=0, n_trials_per_class=23, n_sessions=1, sfreq=160.0, layout="eegmmidb")
+    assert again.raw.get_data().tobytes() == raw.get_data().tobytes()
+
+
+def test_64_channel_sample_acms_are_ill_conditioned_as_real_recordings(eegmmidb_like: EEGDataset) -> None:
+    from covwb.eeg.augmented import augmented_covariances
+
+    X = extract_epochs(eegmmidb_like.raw, classes=["left_hand", "right_hand"], tmin=0.5, tmax=2.5).X[:10]
+    assert X.shape == (10, 64, 321)
+    # issue 12: condition numbers around 1e12-1e13 from order 3 on (m x C >= 192 rows, 321 samples)
+    assert np.linalg.cond(augmented_covariances(X, 3, 5, "sample")).max() > 1e9
+    assert np.linalg.cond(augmented_covariances(X, 3, 5, "oas")).max() < 1e5
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"layout": "biosemi"}, "unknown channel layout 'biosemi'"),
         ({"n_trials_per_class": 1}, "n_trials_per_class is 1"),
         ({"n_sessions": 0}, "n_sessions is 0"),
         ({"sfreq": 50.0}, "sfreq is 50 Hz"),

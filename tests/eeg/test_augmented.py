@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.covariance import OAS
+from sklearn.covariance import OAS, ledoit_wolf, shrunk_covariance
 
 from covwb.eeg.augmented import (
+    DEFAULT_ESTIMATOR,
     AugmentedCovariances,
     LaggedProducts,
     augment,
@@ -67,7 +68,7 @@ def test_order_one_is_the_plain_covariance_whatever_the_lag() -> None:
     X = _epochs(1)
     plain = np.stack([np.cov(trial) for trial in X])
     for lag in (1, 3, 9):
-        np.testing.assert_allclose(augmented_covariances(X, 1, lag), plain, rtol=1e-12)
+        np.testing.assert_allclose(augmented_covariances(X, 1, lag, "sample"), plain, rtol=1e-12)
 
 
 def test_one_lagged_products_object_serves_a_whole_grid() -> None:
@@ -79,11 +80,33 @@ def test_one_lagged_products_object_serves_a_whole_grid() -> None:
             np.testing.assert_allclose(products.covariances(order, lag), ref, rtol=1e-10, atol=1e-10)
 
 
-def test_oas_estimator_matches_scikit_learn_on_the_stacked_signal() -> None:
-    X = _epochs(3, n=2, t=60)
-    got = augmented_covariances(X, 3, 4, estimator="oas")
-    for trial, cov in zip(moabb_augmented_dataset(X, 3, 4), got):
-        np.testing.assert_allclose(cov, OAS().fit(trial.T).covariance_, rtol=1e-10)
+SHRUNK = {
+    "oas": lambda S: OAS().fit(S).covariance_,
+    "ledoit_wolf": lambda S: ledoit_wolf(S)[0],
+    "shrinkage": lambda S: shrunk_covariance(np.cov(S, rowvar=False), 0.3),
+}
+
+
+@pytest.mark.parametrize("estimator", list(SHRUNK))
+@pytest.mark.parametrize(("order", "lag", "n_times"), [(1, 3, 60), (3, 4, 60), (6, 2, 30)])
+def test_shrinkage_estimators_match_scikit_learn_on_the_stacked_signal(
+    estimator: str, order: int, lag: int, n_times: int
+) -> None:
+    X = _epochs(3, n=3, t=n_times)
+    got = augmented_covariances(X, order, lag, estimator=estimator, shrinkage=0.3)
+    for trial, cov in zip(moabb_augmented_dataset(X, order, lag), got):
+        np.testing.assert_allclose(cov, SHRUNK[estimator](trial.T), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(got, got.transpose(0, 2, 1))
+
+
+def test_default_estimator_is_oas_and_well_posed_with_more_rows_than_samples() -> None:
+    # 64 channels, order 6: 384 rows from 321 - 30 samples; the sample ACM is singular there.
+    X = np.random.default_rng(9).standard_normal((2, 64, 321))
+    assert DEFAULT_ESTIMATOR == "oas" and AugmentedCovariances().get_params()["estimator"] == "oas"
+    shrunk = AugmentedCovariances(order=6, lag=5).fit_transform(X)
+    np.testing.assert_allclose(shrunk, augmented_covariances(X, 6, 5, "oas"))
+    assert np.linalg.eigvalsh(shrunk).min() > 0 and np.linalg.cond(shrunk).max() < 1e4
+    assert np.linalg.matrix_rank(augmented_covariances(X, 6, 5, "sample")[0]) < 384
 
 
 def test_transformer_is_a_stateless_sklearn_estimator() -> None:

@@ -64,7 +64,9 @@ def test_fast_grid_equals_gridsearchcv_per_fold(small: tuple[np.ndarray, np.ndar
     X, y = small
     grid = SearchGrid(orders=(1, 3), lags=(1, 3), svm_C=(1.0,), kernels=("linear", "rbf"))
     outer = make_folds(y, np.full(len(y), "1"), "within", 3, 42)
-    fast, scores = fast_grid_search(X, y, outer, head="svm", orders=grid.orders, lags=grid.lags, grid=grid)
+    fast, scores = fast_grid_search(
+        X, y, outer, head="svm", orders=grid.orders, lags=grid.lags, grid=grid, estimator="sample"
+    )
     assert scores.shape == (2, 2)
     pipeline = Pipeline([("acm", Stack()), ("cov", Covariances("cov")), ("ts", TangentSpace()), ("svc", SVC())])
     params = {"acm__order": [1, 3], "acm__lag": [1, 3], "svc__C": [1.0], "svc__kernel": ["linear", "rbf"]}
@@ -89,7 +91,7 @@ def test_fast_grid_mdm_head_equals_pipeline(small: tuple[np.ndarray, np.ndarray]
 
     X, y = small
     outer = make_folds(y, np.full(len(y), "1"), "within", 3, 0)
-    fast, _ = fast_grid_search(X, y, outer, head="mdm", orders=(2,), lags=(4,), grid=SearchGrid())
+    fast, _ = fast_grid_search(X, y, outer, head="mdm", orders=(2,), lags=(4,), grid=SearchGrid(), estimator="sample")
     for (train, test), got in zip(outer, fast):
         model = make_pipeline(Stack(2, 4), Covariances("cov"), MDM()).fit(X[train], y[train])
         assert got["roc_auc"] == pytest.approx(get_scorer("roc_auc")(model, X[test], y[test]), abs=1e-9)
@@ -159,7 +161,8 @@ def test_three_classes_report_accuracy_and_balanced_accuracy() -> None:
         ("one_class", "one class"),
         ("few_trials", "at least 5 per class"),
         ("short", "too short"),
-        ("channels", "channels but only"),
+        ("channels", "channels but only 5 samples, so their sample covariances"),
+        ("rows", "keeps 11 samples for 12 rows; choose the OAS estimator"),
         ("nan", "NaN"),
         ("no_pipeline", "no pipeline"),
     ],
@@ -178,12 +181,14 @@ def test_bad_input_is_a_parameter_error(small: tuple[np.ndarray, np.ndarray], ch
         grid = SearchGrid(orders=(1, 10), lags=(30,), svm_C=(1.0,), kernels=("linear",))
     elif change == "channels":
         X = X[:, :, :5]
+    elif change == "rows":
+        grid = SearchGrid(orders=(1, 2), lags=(120,), svm_C=(1.0,), kernels=("linear",))
     elif change == "nan":
         X[3, 1, 7] = np.nan
     else:
         pipelines = []
     with pytest.raises(ParameterError, match=words):
-        evaluate(X, y, sessions, pipelines, n_folds=5, grid=grid, inner_folds=2)
+        evaluate(X, y, sessions, pipelines, n_folds=5, grid=grid, inner_folds=2, estimator="sample")
 
 
 def test_class_means_and_embedding(small: tuple[np.ndarray, np.ndarray]) -> None:

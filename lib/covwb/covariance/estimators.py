@@ -9,6 +9,11 @@ This is the project's one covariance helper. The estimators are
 * ``"shrinkage"``: ``(1 - a) S + a mu I`` with ``S`` the unbiased sample covariance and
   ``mu = tr(S) / p``, as scikit-learn's ``shrunk_covariance(S, a)``.
 
+All four are functions of the centred scatter matrix ``sum_t (x_t - m)(x_t - m)^T``, the number of
+samples and, for Ledoit-Wolf, the fourth moment ``sum_t ||x_t - m||^4``: :func:`shrink_scatter` turns
+these into the estimate, so that callers with a cheaper way to the scatter (the augmented covariances
+of :mod:`covwb.eeg.augmented`, from shared lagged products) get every estimator without stacking.
+
 Units: a covariance carries the squared unit of the data; correlations are unitless.
 """
 
@@ -79,26 +84,58 @@ def _add_to_diagonal(C: np.ndarray, values: np.ndarray) -> np.ndarray:
     return C
 
 
-def _batched(X: np.ndarray, estimator: str, shrinkage: float) -> np.ndarray:
-    """Estimate covariances of trials ``X`` of shape (n, T, p) (samples by features); no checks."""
-    n_samples, p = X.shape[1], X.shape[2]
-    Xc = X - X.mean(axis=1, keepdims=True)
-    gram = np.einsum("ntp,ntq->npq", Xc, Xc)
+def shrink_scatter(
+    scatter: np.ndarray,
+    n_samples: int,
+    estimator: str,
+    shrinkage: float = 0.1,
+    fourth_moment: np.ndarray | None = None,
+) -> np.ndarray:
+    """Covariance estimates from centred scatter matrices.
+
+    Parameters
+    ----------
+    scatter : ndarray, shape (n, p, p)
+        ``sum_t (x_t - m)(x_t - m)^T`` of each of ``n`` sets of samples (``m`` the set's mean), in ``u**2``.
+    n_samples : int
+        Samples per set (>= 2).
+    estimator : {"sample", "ledoit_wolf", "oas", "shrinkage"}
+        Estimator, see :data:`ESTIMATORS`.
+    shrinkage : float
+        Intensity of the ``"shrinkage"`` estimator.
+    fourth_moment : ndarray, shape (n,), optional
+        ``sum_t ||x_t - m||^4`` of each set; required by ``"ledoit_wolf"`` only.
+
+    Returns
+    -------
+    ndarray, shape (n, p, p)
+        The estimates in ``u**2`` (not symmetrised; ``scatter`` is assumed symmetric).
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((1, 50, 4))
+    >>> Xc = X - X.mean(axis=1, keepdims=True)
+    >>> scatter = np.swapaxes(Xc, 1, 2) @ Xc
+    >>> bool(np.allclose(shrink_scatter(scatter, 50, "sample")[0], np.cov(X[0], rowvar=False)))
+    True
+    """
+    _check_estimator(estimator, shrinkage)
+    p = scatter.shape[-1]
     if estimator in ("sample", "shrinkage"):
-        S = gram / (n_samples - 1)
+        S = scatter / (n_samples - 1)
         if estimator == "sample":
             return S
         mu = np.einsum("npp->n", S) / p
         return _add_to_diagonal((1.0 - shrinkage) * S, shrinkage * mu)
-    emp = gram / n_samples
+    emp = scatter / n_samples
     if p == 1:
         return emp
     mu = np.einsum("npp->n", emp) / p
     sum_sq = np.einsum("npq,npq->n", emp, emp)
     if estimator == "ledoit_wolf":
-        sq_norms = np.einsum("ntp,ntp->nt", Xc, Xc)
-        fourth = np.einsum("nt,nt->n", sq_norms, sq_norms)
-        beta = (fourth / n_samples - sum_sq) / (p * n_samples)
+        if fourth_moment is None:
+            raise ParameterError("the Ledoit-Wolf estimator needs the fourth moment of the samples.")
+        beta = (fourth_moment / n_samples - sum_sq) / (p * n_samples)
         delta = (sum_sq - p * mu * mu) / p
         beta = np.minimum(beta, delta)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,6 +147,17 @@ def _batched(X: np.ndarray, estimator: str, shrinkage: float) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = np.where(den == 0.0, 1.0, np.minimum(num / den, 1.0))
     return _add_to_diagonal((1.0 - alpha)[:, None, None] * emp, alpha * mu)
+
+
+def _batched(X: np.ndarray, estimator: str, shrinkage: float) -> np.ndarray:
+    """Estimate covariances of trials ``X`` of shape (n, T, p) (samples by features); no checks."""
+    Xc = X - X.mean(axis=1, keepdims=True)
+    scatter = np.swapaxes(Xc, 1, 2) @ Xc
+    fourth = None
+    if estimator == "ledoit_wolf":
+        sq_norms = np.einsum("ntp,ntp->nt", Xc, Xc)
+        fourth = np.einsum("nt,nt->n", sq_norms, sq_norms)
+    return shrink_scatter(scatter, X.shape[1], estimator, shrinkage, fourth)
 
 
 def covariance(X: np.ndarray, estimator: str = "sample", shrinkage: float = 0.1) -> np.ndarray:

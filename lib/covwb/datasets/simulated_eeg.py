@@ -2,10 +2,15 @@
 
 Generative model
 ----------------
-**Layout.** 22 EEG channels of the BCI Competition IV 2a layout (Fz FC3 FC1 FCz FC2 FC4
-C5 C3 C1 Cz C2 C4 C6 CP3 CP1 CPz CP2 CP4 P1 Pz P2 POz) at the positions of MNE's
-``standard_1020`` montage (called ``colin27_1020`` since MNE 1.13, same positions),
-sampled at 250 Hz by default. Samples are stored in volts; amplitudes below are in µV.
+**Layout.** ``layout="bci_iv_2a"`` (the default, the built-in recording): the 22 EEG channels of
+the BCI Competition IV 2a layout (Fz FC3 FC1 FCz FC2 FC4 C5 C3 C1 Cz C2 C4 C6 CP3 CP1 CPz CP2
+CP4 P1 Pz P2 POz). ``layout="eegmmidb"``: the 64 channels of the 10-10 layout of PhysioNet's
+EEG Motor Movement/Imagery Database, in its order (:data:`CHANNELS_64`, names as
+``mne.datasets.eegbci.standardize`` writes them), best used with ``sfreq=160`` as that
+database. Positions are those of MNE's ``standard_1020`` montage (called ``colin27_1020`` since
+MNE 1.13, same positions); the default rate is 250 Hz. Samples are stored in volts;
+amplitudes below are in µV. The model is the same for both layouts, so the 64 channels sit
+closer together and their background is more correlated, as in real high-density recordings.
 
 **Timeline.** Each session starts with 3 s of rest, then ``n_trials_per_class`` trials of
 each class in a random order. A trial starts with the cue at t = 0 and has motor imagery
@@ -61,6 +66,20 @@ CHANNELS: tuple[str, ...] = (
     "C4", "C6", "CP3", "CP1", "CPz", "CP2", "CP4", "P1", "Pz", "P2", "POz",
 )  # fmt: skip
 """The 22 EEG channels of the BCI Competition IV 2a layout, in its order."""
+
+CHANNELS_64: tuple[str, ...] = (
+    "FC5", "FC3", "FC1", "FCz", "FC2", "FC4", "FC6", "C5", "C3", "C1", "Cz", "C2", "C4", "C6",
+    "CP5", "CP3", "CP1", "CPz", "CP2", "CP4", "CP6", "Fp1", "Fpz", "Fp2", "AF7", "AF3", "AFz", "AF4",
+    "AF8", "F7", "F5", "F3", "F1", "Fz", "F2", "F4", "F6", "F8", "FT7", "FT8", "T7", "T8", "T9", "T10",
+    "TP7", "TP8", "P7", "P5", "P3", "P1", "Pz", "P2", "P4", "P6", "P8", "PO7", "PO3", "POz", "PO4",
+    "PO8", "O1", "Oz", "O2", "Iz",
+)  # fmt: skip
+"""The 64 EEG channels of PhysioNet's EEG Motor Movement/Imagery Database (EEGMMIDB), in its order."""
+
+LAYOUTS: dict[str, tuple[str, ...]] = {"bci_iv_2a": CHANNELS, "eegmmidb": CHANNELS_64}
+"""Channel layouts of :func:`simulate_motor_imagery`, by name."""
+
+_LAYOUT_NAMES = {"bci_iv_2a": "BCI Competition IV 2a", "eegmmidb": "PhysioNet EEGMMIDB 10-10"}
 
 CLASSES: tuple[str, str] = ("left_hand", "right_hand")
 """Annotation descriptions of the two classes."""
@@ -118,7 +137,7 @@ def _spectral_noise(rng: np.random.Generator, shape: np.ndarray, freqs: np.ndarr
 
 
 def _background(rng: np.random.Generator, freqs: np.ndarray, n_times: int, positions: np.ndarray) -> np.ndarray:
-    """Pink background noise with a smooth spatial covariance, 10 µV per channel, shape (22, n_times)."""
+    """Pink background noise with a smooth spatial covariance, 12 µV per channel, shape (n_channels, n_times)."""
     distance = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=-1)
     covariance = (1.0 - _NUGGET) * np.exp(-distance / _DECAY_M) + _NUGGET * np.eye(len(positions))
     pink = np.zeros_like(freqs)
@@ -181,8 +200,10 @@ def _envelopes(
     return amplitude * jitter[trial].T * (1.0 - depth[trial].T * window[None, :])
 
 
-def _check(n_trials_per_class: int, n_sessions: int, sfreq: float, trial_duration: float) -> None:
+def _check(n_trials_per_class: int, n_sessions: int, sfreq: float, trial_duration: float, layout: str) -> None:
     """Raise ParameterError for settings the model cannot honour."""
+    if layout not in LAYOUTS:
+        raise ParameterError(f"unknown channel layout {layout!r}; choose one of {', '.join(map(repr, LAYOUTS))}.")
     if int(n_trials_per_class) != n_trials_per_class or n_trials_per_class < 2:
         raise ParameterError(f"n_trials_per_class is {n_trials_per_class}; use a whole number of at least 2.")
     if int(n_sessions) != n_sessions or n_sessions < 1:
@@ -200,6 +221,7 @@ def simulate_motor_imagery(
     n_sessions: int = 2,
     sfreq: float = 250.0,
     trial_duration: float = 4.0,
+    layout: str = "bci_iv_2a",
 ) -> EEGDataset:
     """Simulate a left-hand vs right-hand motor-imagery recording (model in the module docstring).
 
@@ -215,43 +237,56 @@ def simulate_motor_imagery(
         Sampling rate in Hz (>= 100).
     trial_duration : float
         Imagery period after each cue, in seconds (>= 1).
+    layout : {"bci_iv_2a", "eegmmidb"}
+        Channels: the 22 of BCI Competition IV 2a (the built-in recording) or the 64 of PhysioNet's
+        EEGMMIDB (:data:`LAYOUTS`). The default layout gives the same bytes as before it existed.
 
     Returns
     -------
     EEGDataset
-        ``raw`` is a preloaded ``mne.io.RawArray`` of shape (22, n_times) in volts with the
+        ``raw`` is a preloaded ``mne.io.RawArray`` of shape (n_channels, n_times) in volts with the
         montage set and one annotation per trial (``extras`` hold the session).
 
     Raises
     ------
     ParameterError
-        For counts below the minimum, ``sfreq`` under 100 Hz or ``trial_duration`` under 1 s.
+        For counts below the minimum, ``sfreq`` under 100 Hz, ``trial_duration`` under 1 s or an
+        unknown layout.
+
+    Examples
+    --------
+    A recording shaped like one EEGMMIDB subject's imagery runs (64 channels at 160 Hz):
+
+    >>> data = simulate_motor_imagery(seed=1, n_trials_per_class=3, n_sessions=1, sfreq=160.0, layout="eegmmidb")
+    >>> len(data.raw.ch_names), data.raw.info["sfreq"]
+    (64, 160.0)
     """
     import mne
     from scipy.fft import next_fast_len
 
-    _check(n_trials_per_class, n_sessions, sfreq, trial_duration)
+    _check(n_trials_per_class, n_sessions, sfreq, trial_duration, layout)
+    channels = LAYOUTS[layout]
     rng = np.random.default_rng(seed)
     cues, labels, sessions, starts, duration = _schedule(rng, int(n_trials_per_class), int(n_sessions), trial_duration)
     n_times = int(round(duration * sfreq))
     times = np.arange(n_times) / sfreq
     montage = mne.channels.make_standard_montage(_MONTAGE)
     ch_pos = montage.get_positions()["ch_pos"]
-    positions = np.array([ch_pos[name] for name in CHANNELS], dtype=np.float64)
+    positions = np.array([ch_pos[name] for name in channels], dtype=np.float64)
     freqs = np.fft.rfftfreq(next_fast_len(n_times, real=True), d=1.0 / sfreq)
-    centres = positions[[CHANNELS.index(s.centre) for s in _SOURCES]]
+    centres = positions[[channels.index(s.centre) for s in _SOURCES]]
     spreads = np.array([s.spread_m for s in _SOURCES])[:, None]
     patterns = np.exp(-0.5 * (np.linalg.norm(positions[None] - centres[:, None], axis=-1) / spreads) ** 2)
     rhythms = _envelopes(rng, times, cues, labels, trial_duration) * _rhythms(rng, freqs, n_times)
     data_uv = _background(rng, freqs, n_times, positions) + np.einsum("kc,kt->ct", patterns, rhythms)
     bounds = np.searchsorted(times, np.append(starts, duration))
     for session in range(1, n_sessions):
-        gain = 1.15 * rng.normal(1.0, 0.03, (len(CHANNELS), 1))
-        offset = rng.uniform(-20.0, 20.0, (len(CHANNELS), 1))
+        gain = 1.15 * rng.normal(1.0, 0.03, (len(channels), 1))
+        offset = rng.uniform(-20.0, 20.0, (len(channels), 1))
         segment = slice(bounds[session], bounds[session + 1])
         data_uv[:, segment] = data_uv[:, segment] * gain + offset
 
-    info = mne.create_info(list(CHANNELS), sfreq, "eeg")
+    info = mne.create_info(list(channels), sfreq, "eeg")
     raw = mne.io.RawArray(data_uv * _UV, info, verbose="error")
     raw.set_montage(montage, verbose="error")
     joins = starts[1:]
@@ -263,20 +298,23 @@ def simulate_motor_imagery(
             extras=[{"session": str(s)} for s in sessions] + [{} for _ in range(2 * len(joins))],
         )
     )
+    layout_name = _LAYOUT_NAMES[layout]
     return EEGDataset(
-        name="Simulated motor imagery",
+        name="Simulated motor imagery"
+        if layout == "bci_iv_2a"
+        else f"Simulated motor imagery ({len(channels)} channels)",
         raw=raw,
         source=f"simulated (seed {seed})",
         builtin=True,
         licence="CC0-1.0 (generated by the workbench)",
         description=(
-            "Two-class motor imagery (left hand vs right hand) simulated on the 22 channels of the "
-            "BCI Competition IV 2a layout: pink background noise with a smooth spatial covariance, "
+            f"Two-class motor imagery (left hand vs right hand) simulated on the {len(channels)} channels of the "
+            f"{layout_name} layout: pink background noise with a smooth spatial covariance, "
             "posterior alpha, and mu and beta rhythms over C3 and C4 that lose about half their "
             "amplitude over the hemisphere contralateral to the imagined hand."
         ),
         report=(
-            f"{len(CHANNELS)} EEG channels at {sfreq:g} Hz, {duration:.1f} s in {n_sessions} session(s).",
+            f"{len(channels)} EEG channels at {sfreq:g} Hz, {duration:.1f} s in {n_sessions} session(s).",
             f"{n_trials_per_class} trials of each class per session ({len(cues)} in all), cue at t = 0, "
             f"imagery for {trial_duration:g} s.",
             "Sessions after the first have a gain of about 1.15 and per-channel DC offsets.",

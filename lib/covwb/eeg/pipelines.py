@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from covwb.eeg.augmented import AugmentedCovariances
+from covwb.eeg.augmented import DEFAULT_ESTIMATOR, AugmentedCovariances
 from covwb.errors import ParameterError
 
 
@@ -94,7 +94,7 @@ def build_pipeline(
     *,
     order: int = 1,
     lag: int = 1,
-    estimator: str = "sample",
+    estimator: str = DEFAULT_ESTIMATOR,
     svm_C: float = 1.0,
     kernel: str = "linear",
     takens: bool = False,
@@ -111,7 +111,7 @@ def build_pipeline(
     order, lag : int
         ACM order and lag in samples (ACM pipelines; others use order 1).
     estimator : str
-        Covariance estimator (``"sample"``, ``"oas"``, ``"ledoit_wolf"``, ``"shrinkage"``).
+        Covariance estimator (``"oas"``, the default, ``"sample"``, ``"ledoit_wolf"``, ``"shrinkage"``).
     svm_C : float
         SVM regularisation.
     kernel : {"linear", "rbf"}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from covwb.eeg.augmented import augmented_covariances
+from covwb.eeg.augmented import DEFAULT_ESTIMATOR, augmented_covariances
 from covwb.errors import ParameterError
 
 _SERIES_CHUNK = 16
@@ -57,6 +57,8 @@ class TakensSelection:
 
 def _series(X: np.ndarray) -> np.ndarray:
     """Epochs (n, C, T) as finite float64 series (n*C, T); ParameterError otherwise."""
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise ParameterError("sparse input is not supported; pass epochs as a dense array.")
     arr = np.asarray(X, dtype=np.float64)
     if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ParameterError(f"expected epochs of shape (n_trials, n_channels, n_times), got shape {arr.shape}.")
@@ -195,12 +197,14 @@ def select_order_lag(
     threshold: float = 0.05,
     max_series: int = 64,
     seed: int = 0,
+    full_rank: bool = False,
 ) -> TakensSelection:
     """Choose the ACM lag (first AMI minimum) and order (Cao E1 saturation) from training epochs.
 
     The lag search is capped so that the embedding at ``max_order`` keeps samples, and the
-    order is capped so that ``T - order * lag`` keeps at least 8 samples and more samples than
-    the ``order * n_channels`` rows of the ACM (so that its sample covariance is SPD).
+    order is capped so that ``T - order * lag`` keeps at least 8 samples and, with ``full_rank``,
+    more samples than the ``order * n_channels`` rows of the ACM (needed by the sample covariance
+    to be SPD; shrinkage estimators are SPD without it).
 
     Parameters
     ----------
@@ -216,6 +220,8 @@ def select_order_lag(
         Series used for Cao's curve.
     seed : int
         Seed of the series draw.
+    full_rank : bool
+        Cap the order so that the sample ACM has more samples than rows (the sample estimator).
 
     Returns
     -------
@@ -230,7 +236,8 @@ def select_order_lag(
     top = int(min(max_order, (T - _MIN_KEPT_SAMPLES) // lag - 1))
     e1 = cao_e1(X, lag, top, max_series=max_series, seed=seed)
     n_channels = np.asarray(X).shape[1]
-    fits = [m for m in range(1, top + 1) if T - m * lag >= max(_MIN_KEPT_SAMPLES, m * n_channels + 1)]
+    rows = n_channels if full_rank else 0
+    fits = [m for m in range(1, top + 1) if T - m * lag >= max(_MIN_KEPT_SAMPLES, m * rows + 1)]
     order = min(saturation_order(e1, threshold), max(fits, default=1))
     return TakensSelection(
         lag=lag, order=max(order, 1), lags=np.arange(len(ami)), ami=ami, orders=np.arange(1, top + 1), e1=e1
@@ -245,7 +252,8 @@ class TakensAugmentedCovariances(TransformerMixin, BaseEstimator):
     max_lag, max_order : int
         Search ranges.
     estimator : str
-        Covariance estimator of :func:`covwb.eeg.augmented.augmented_covariances`.
+        Covariance estimator of :func:`covwb.eeg.augmented.augmented_covariances` (OAS by default); with
+        ``"sample"`` the order is capped so that the ACM has more samples than rows.
     seed : int
         Seed of Cao's series draw.
 
@@ -253,9 +261,18 @@ class TakensAugmentedCovariances(TransformerMixin, BaseEstimator):
     ----------
     selection_ : TakensSelection
         Curves and choice on the training epochs.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((4, 2, 200))
+    >>> step = TakensAugmentedCovariances(max_lag=10, max_order=4).fit(X)
+    >>> 1 <= step.selection_.order <= 4, step.transform(X).shape[0]
+    (True, 4)
     """
 
-    def __init__(self, max_lag: int = 30, max_order: int = 10, estimator: str = "sample", seed: int = 0) -> None:
+    def __init__(
+        self, max_lag: int = 30, max_order: int = 10, estimator: str = DEFAULT_ESTIMATOR, seed: int = 0
+    ) -> None:
         self.max_lag = max_lag
         self.max_order = max_order
         self.estimator = estimator
@@ -263,7 +280,10 @@ class TakensAugmentedCovariances(TransformerMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> TakensAugmentedCovariances:
         """Choose order and lag on the training epochs ``X`` (n, C, T)."""
-        self.selection_ = select_order_lag(X, max_lag=self.max_lag, max_order=self.max_order, seed=self.seed)
+        _series(X)
+        self.selection_ = select_order_lag(
+            X, max_lag=self.max_lag, max_order=self.max_order, seed=self.seed, full_rank=self.estimator == "sample"
+        )
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
