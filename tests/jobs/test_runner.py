@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from covwb.errors import ParameterError
 from covwb.jobs import Cancelled, DaskRunner, run_plan
-from tests.jobs.tasks import failing_plan, search_plan, sleepy_plan
+from tests.jobs.tasks import failing_plan, farthest_inversion, search_plan, sleepy_plan, stamp_plan
 
 
 class CountingClient:
@@ -29,9 +30,14 @@ class CountingClient:
         return getattr(self._client, name)
 
 
+def _name(key: Any) -> str:
+    """A Dask key's name: the first element of the runner's tuple keys."""
+    return str(key[0]) if isinstance(key, tuple) else str(key)
+
+
 def _keys_on_cluster(client: Any) -> set[str]:
-    return {str(key) for keys in client.has_what().values() for key in keys} | {
-        str(key) for keys in client.processing().values() for key in keys
+    return {_name(key) for keys in client.has_what().values() for key in keys} | {
+        _name(key) for keys in client.processing().values() for key in keys
     }
 
 
@@ -108,7 +114,7 @@ def test_data_lost_with_its_only_worker_are_sent_again(dask_client: Any) -> None
         if killed or "started" not in text:
             return
         holders = {
-            a for key, addrs in dask_client.who_has().items() if str(key).startswith("covwb-test-lost") for a in addrs
+            a for key, addrs in dask_client.who_has().items() if _name(key).startswith("covwb-test-lost") for a in addrs
         }
         [address] = holders
         pid = dask_client.run(os.getpid, workers=[address])[address]
@@ -141,3 +147,22 @@ def test_a_task_that_keeps_killing_its_workers_ends_the_job_with_a_sentence() ->
     run = _Run(None, "covwb-x", None, threading.Event(), 3)
     with pytest.raises(JobError, match="task 'fold 2' stopped its Dask worker several times.*more memory"):
         run._raise_task_error(Dead(), Task("a", sum, label="fold 2"))
+
+
+def test_workers_start_tasks_in_the_plans_order_and_share_them(dask_client: Any) -> None:
+    """Plans list cheap tasks first and then the heaviest: Dask must keep that order and use both workers."""
+    n = 16
+    out = DaskRunner(dask_client).run(stamp_plan(n, 0.15), prefix="covwb-test-order")
+    starts = [start for _, start in out]
+    # two workers may take neighbours in either order; nothing starts further ahead of an earlier task
+    assert farthest_inversion(starts) <= 2, starts
+    per_worker = sorted(Counter(pid for pid, _ in out).values())
+    assert len(per_worker) == 2 and per_worker[0] >= n // 4, per_worker
+
+
+def test_time_left_accounts_for_the_workers(dask_client: Any) -> None:
+    seen: list[str] = []
+    DaskRunner(dask_client).run(sleepy_plan(8, 0.3), prefix="covwb-test-eta", progress=lambda f, t: seen.append(t))
+    first = next(text for text in seen if "(1/8" in text)
+    # 7 tasks of 0.3 s left for 2 workers: about 1 s, not the 2 s or more of extrapolating the first task alone
+    assert "about 1 s left" in first, first
