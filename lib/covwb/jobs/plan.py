@@ -149,14 +149,23 @@ def resolve(task: Task, data: Mapping[str, Any]) -> tuple[tuple[Any, ...], dict[
     return args, kwargs
 
 
+_THREADS_LIMITED = False
+"""Whether :func:`execute` already limited this process to one BLAS/OpenMP thread."""
+
+
 def execute(task: Task, data: Mapping[str, Any]) -> tuple[str, Any, float]:
     """Run one task on ``data`` (in whichever process calls it); returns ``(task.key, result, seconds)``.
 
     ``seconds`` is the task's own wall time in the process that ran it (for the time estimate and benchmarks).
+    The process is limited to one BLAS/OpenMP thread before its first task (:func:`covwb.runtime.limit_threads`,
+    about 10 ms, so not before every task: the thread variables it sets also hold for libraries loaded later).
     """
-    from covwb.runtime import limit_threads
+    global _THREADS_LIMITED
+    if not _THREADS_LIMITED:
+        from covwb.runtime import limit_threads
 
-    limit_threads()
+        limit_threads()
+        _THREADS_LIMITED = True
     args, kwargs = resolve(task, data)
     start = time.perf_counter()
     value = task.fn(*args, **kwargs)

@@ -8,7 +8,7 @@ For each stage, :class:`DaskRunner`
    each receiving only the data entries its arguments refer to, with a priority that falls along the plan's
    order, so that workers start tasks in that order (tasks submitted one by one within Dask's ``fifo_timeout``
    of each other ran in any order, undoing a plan's cheap-first, heaviest-next order);
-3. collects results with :class:`distributed.as_completed`, reporting progress through
+3. collects results with :class:`distributed.as_completed` (fetched concurrently), reporting progress through
    :class:`~covwb.jobs.plan.ProgressTracker` (fraction, step, time left for the cluster's worker threads);
 4. runs ``combine`` in the calling process, never on a worker.
 
@@ -183,17 +183,19 @@ class _Run:
             refs = tuple(sorted({v.name for v in (*task.args, *task.kwargs.values()) if isinstance(v, Ref)}))
             group = groups.setdefault(refs, f"{self.prefix}-{stage}-{len(groups)}")
             place[task.key] = (group, -index)
-        pending = as_completed(self._submit_all(plan.tasks, place, data), loop=self.client.loop)
+        futures = self._submit_all(plan.tasks, place, data)
+        # results arrive on the client's event loop, concurrently, not one round trip at a time in this thread
+        pending = as_completed(futures, with_results=True, raise_errors=False, loop=self.client.loop)
         self._check_stop()
         results: dict[str, Any] = {}
-        for future in pending:
+        for future, outcome in pending:
             with self._lock:
                 task = self._futures.pop(future, None)
             self._check_stop()
             if task is None:
                 continue
-            if future.status == "finished":
-                key, value, seconds = future.result()
+            if future.status == "finished" and not isinstance(outcome, BaseException):
+                key, value, seconds = outcome
                 results[key] = value
                 tracker.finished(task, seconds)
             elif future.status == "error":
