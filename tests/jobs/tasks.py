@@ -107,3 +107,10 @@ def farthest_inversion(starts: list[float]) -> int:
             if starts[j] < earlier:
                 worst = max(worst, j - i)
     return worst
+
+
+def blas_threads(_: int) -> int:
+    """The largest thread count of the BLAS/OpenMP pools loaded in this process."""
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info()), default=1)

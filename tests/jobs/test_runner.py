@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,9 @@ import pytest
 from covwb.errors import ParameterError
 from covwb.jobs import Cancelled, DaskRunner, run_plan
 from tests.jobs.tasks import failing_plan, farthest_inversion, search_plan, sleepy_plan, stamp_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (``tests`` is imported from it)."""
 
 
 class CountingClient:
@@ -166,3 +170,29 @@ def test_time_left_accounts_for_the_workers(dask_client: Any) -> None:
     first = next(text for text in seen if "(1/8" in text)
     # 7 tasks of 0.3 s left for 2 workers: about 1 s, not the 2 s or more of extrapolating the first task alone
     assert "about 1 s left" in first, first
+
+
+def test_tasks_run_with_one_blas_thread_where_the_process_had_more() -> None:
+    """execute() limits a process to one BLAS thread before its first task, and the limit holds for later tasks.
+
+    Run in a fresh interpreter without the thread variables, whose BLAS pools are first set to two threads: the
+    job layer's own clusters (and loky) already start their workers with the variables set, so only a process
+    that had more threads can show a missing limit.
+    """
+    import subprocess
+    import sys
+
+    from covwb.runtime import _THREAD_VARIABLES
+
+    script = (
+        "from threadpoolctl import threadpool_limits; threadpool_limits(limits=2)\n"
+        "from covwb.jobs import Task\n"
+        "from covwb.jobs.plan import execute\n"
+        "from tests.jobs.tasks import blas_threads\n"
+        "print(blas_threads(0), *(execute(Task(str(i), blas_threads, (i,)), {})[1] for i in range(3)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    before, *during = map(int, out.stdout.split())
+    assert before == 2  # the check below can fail: the process had two threads
+    assert during == [1, 1, 1]
