@@ -156,6 +156,9 @@ def test_a_task_that_keeps_killing_its_workers_ends_the_job_with_a_sentence() ->
 def test_workers_start_tasks_in_the_plans_order_and_share_them(dask_client: Any) -> None:
     """Plans list cheap tasks first and then the heaviest: Dask must keep that order and use both workers."""
     n = 16
+    # a worker restarted by an earlier test imports the task module in its first task, which then starts late
+    dask_client.wait_for_workers(2, timeout=180)
+    dask_client.run(lambda: __import__("tests.jobs.tasks"))
     out = DaskRunner(dask_client).run(stamp_plan(n, 0.15), prefix="covwb-test-order")
     starts = [start for _, start in out]
     # two workers may take neighbours in either order; nothing starts further ahead of an earlier task
