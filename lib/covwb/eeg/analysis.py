@@ -65,8 +65,8 @@ TAKENS_MAX_ORDER = 10
 """Largest order the Takens selection examines (the grid's largest order too)."""
 ILL_CONDITIONED = 1e10
 """Condition number above which the views' matrices are reported as ill-conditioned."""
-_VIEWS_SPAN = 0.95
-"""The evaluation's share of the progress bar; the covariance views take the rest."""
+_TAKENS_WEIGHT = 5.0
+"""Relative cost of the Takens reference curves (in the evaluation's task-weight unit, about 0.1 s)."""
 _SAMPLES_PER_ROW = 4
 """With the sample estimator, fewer samples per row than this in the largest matrices is worth a warning."""
 
@@ -551,13 +551,15 @@ class _Context:
     sessions: np.ndarray
     first_train: np.ndarray
     notes: tuple[str, ...]
+    share: float
 
 
 def plan_acm(settings: ACMSettings, data: Any = None, *, memo: Memo | None = None) -> Plan:
     """The analysis of :func:`analyse_acm` as a :class:`~covwb.jobs.Plan`, for any runner.
 
     The stages of :func:`covwb.eeg.evaluation.plan_evaluation` ("order × lag search", "refits and fixed
-    pipelines"; progress 0-95 %), then "covariance views" (95-100 %): task ``views/order1/lag1`` (class means
+    pipelines"), then "covariance views", each stage's share of the progress estimated from its tasks'
+    weights (the views' at the grid's largest order): task ``views/order1/lag1`` (class means
     of the covariances, and the tangent map when no other order was chosen), ``views/order{m}/lag{tau}`` (class
     means and tangent map of the augmented covariances at the most-chosen (order, lag)) and, for a grid
     search, ``views/takens`` (Takens curves on the first outer training fold). Its ``combine`` returns the
@@ -585,7 +587,7 @@ def plan_acm(settings: ACMSettings, data: Any = None, *, memo: Memo | None = Non
     >>> settings = ACMSettings(pipelines=["acm_mdm"], orders=[1, 2], lags=[3], n_folds=2, inner_folds=2,
     ...                        epochs=EpochSettings(channels=("C3", "Cz", "C4"), tmax=1.5))
     >>> plan = plan_acm(settings, data)
-    >>> plan.name, len(plan.tasks), plan.progress_span[1] < 0.95
+    >>> plan.name, len(plan.tasks), plan.progress_span[1] < 1.0
     ('order × lag search', 4, True)
     """
     dataset = settings.source.load() if data is None else data
@@ -610,6 +612,7 @@ def plan_acm(settings: ACMSettings, data: Any = None, *, memo: Memo | None = Non
         seed=resolved.seed,
     )
     labels, sessions = stages.data["y"], np.asarray(epochs.sessions).astype(str)
+    share = _evaluation_share(stages, resolved, *epochs.X.shape[:2])
     folds = make_folds(labels, sessions, resolved.scheme, resolved.n_folds, resolved.seed)
     context = _Context(
         settings=resolved,
@@ -620,8 +623,9 @@ def plan_acm(settings: ACMSettings, data: Any = None, *, memo: Memo | None = Non
         sessions=sessions,
         first_train=folds[0][0],
         notes=(*_reading_notes(dataset), *_epoch_notes(epochs)),
+        share=share,
     )
-    return _then(stages, partial(_views, context=context))
+    return _then(stages, partial(_views, context=context), share)
 
 
 def analyse_acm(
@@ -679,19 +683,37 @@ def analyse_acm(
     return run_plan(plan_acm(settings, data, memo=memo), n_jobs=n_jobs, progress=progress)
 
 
-def _then(plan: Plan, after: Callable[[Any], Any]) -> Plan:
-    """``plan`` (and its follow-up stages) squeezed into the first 95 % of the progress, then ``after``."""
+def _then(plan: Plan, after: Callable[[Any], Any], share: float) -> Plan:
+    """``plan`` (and its follow-up stages) squeezed into the first ``share`` of the progress, then ``after``."""
     low, high = plan.progress_span
     return dataclasses.replace(
         plan,
-        combine=partial(_combine_then, combine=plan.combine, after=after),
-        progress_span=(low * _VIEWS_SPAN, high * _VIEWS_SPAN),
+        combine=partial(_combine_then, combine=plan.combine, after=after, share=share),
+        progress_span=(low * share, high * share),
     )
 
 
-def _combine_then(results: dict[str, Any], *, combine: Callable[[dict[str, Any]], Any], after: Callable) -> Any:
+def _combine_then(
+    results: dict[str, Any], *, combine: Callable[[dict[str, Any]], Any], after: Callable, share: float
+) -> Any:
     out = combine(results)
-    return _then(out, after) if isinstance(out, Plan) else after(out)
+    return _then(out, after, share) if isinstance(out, Plan) else after(out)
+
+
+def _view_weight(n_trials: int, rows: int, embed: bool) -> float:
+    """Relative cost of one view task, in the evaluation's unit (about 0.1 s): Riemannian means of every trial."""
+    return 1.5 + n_trials * float(rows) ** 3 / 1e7 * (0.8 if embed else 0.4)
+
+
+def _evaluation_share(stages: Plan, settings: ACMSettings, n_trials: int, n_channels: int) -> float:
+    """The evaluation's share of the progress bar; the views' share is estimated at the grid's largest order."""
+    split = stages.progress_span[1]
+    evaluation = stages.total_weight / split if split > 0 else stages.total_weight
+    order = max(settings.orders) if settings.augmented and settings.selection == "grid" else 1
+    views = _view_weight(n_trials, n_channels, order == 1) + (
+        _view_weight(n_trials, order * n_channels, True) + _TAKENS_WEIGHT if order > 1 else 0.0
+    )
+    return evaluation / (evaluation + views)
 
 
 def _views(evaluation: Evaluation, context: _Context) -> Plan:
@@ -708,7 +730,7 @@ def _views(evaluation: Evaluation, context: _Context) -> Plan:
             fn=_view_task,
             args=(Ref("X"), Ref("y"), 1, 1, settings.estimator, chosen),
             label="class means" + (" and tangent map" if chosen else "") + " at order 1",
-            weight=1.0 + n_trials * n_channels**3 / 1e6,
+            weight=_view_weight(n_trials, n_channels, chosen),
         )
     ]
     if not chosen:
@@ -718,7 +740,7 @@ def _views(evaluation: Evaluation, context: _Context) -> Plan:
                 fn=_view_task,
                 args=(Ref("X"), Ref("y"), order, lag, settings.estimator, True),
                 label=f"class means and tangent map at order {order}, lag {lag}",
-                weight=1.0 + 2 * n_trials * (order * n_channels) ** 3 / 1e6,
+                weight=_view_weight(n_trials, order * n_channels, True),
             )
         )
     reference = settings.augmented and settings.selection == "grid"
@@ -735,15 +757,15 @@ def _views(evaluation: Evaluation, context: _Context) -> Plan:
                     "full_rank": settings.estimator == "sample",
                 },
                 label="Takens curves on outer fold 1",
-                weight=5.0,
+                weight=_TAKENS_WEIGHT,
             )
         )
     return Plan(
-        tasks=tuple(tasks),
+        tasks=tuple(sorted(tasks, key=lambda task: -task.weight)),
         combine=partial(_finish, evaluation=evaluation, context=context, order=order, lag=lag, reference=reference),
         data=context.data,
         name="covariance views",
-        progress_span=(_VIEWS_SPAN, 1.0),
+        progress_span=(context.share, 1.0),
     )
 
 
