@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 import ui
@@ -15,7 +17,9 @@ from covwb.datasets.fingerprint import fingerprint
 from covwb.eeg.analysis import (
     KERNELS,
     SELECTIONS,
+    ACMAnalysis,
     ACMSettings,
+    ACMSource,
     UploadedRecordings,
     acm_epochs,
     acm_recording,
@@ -32,7 +36,7 @@ TITLE = "EEG augmented covariance"
 SVM_C_CHOICES = (0.1, 0.5, 1.0, 1.5, 10.0)
 
 
-def choose_recordings(initial) -> tuple:
+def choose_recordings(initial: ACMSource) -> tuple[Any, ACMSource]:
     """Sidebar: the built-in recording (by seed) or uploaded runs with their session labels; data and source."""
     with st.sidebar:
         st.header("Data")
@@ -48,7 +52,7 @@ def choose_recordings(initial) -> tuple:
         return uploaded_recordings(initial if uploads_first else None)
 
 
-def uploaded_recordings(initial: UploadedRecordings | None) -> tuple:
+def uploaded_recordings(initial: UploadedRecordings | None) -> tuple[tuple, UploadedRecordings]:
     """The uploader: one recording per run (a header with its companions counts as one), each with a session."""
     from covwb.io.eeg import SUPPORTED_EEG_SUFFIXES, group_recordings
 
@@ -90,7 +94,7 @@ def uploaded_recordings(initial: UploadedRecordings | None) -> tuple:
     return tuple(datasets), source
 
 
-def show_recording(datasets: tuple, recording, events) -> None:
+def show_recording(datasets: tuple, recording: Any, events: Any) -> None:
     """Name, source and what reading did; channels, rate, duration and events."""
     if len(datasets) == 1:
         ui.show_dataset_header(datasets[0], warnings=False)  # the result's warnings hold them
@@ -169,7 +173,7 @@ def evaluation_controls(initial: ACMSettings) -> dict:
     }
 
 
-def show_result(result, settings: ACMSettings, figures: dict) -> None:
+def show_result(result: ACMAnalysis, settings: ACMSettings, figures: dict) -> None:
     """Scores, the order × lag search, the Takens curves, predictions and the covariance views."""
     ev, metric = result.evaluation, result.metric
     tables = result.tables()
@@ -275,8 +279,8 @@ if st.button("Run evaluation", type="primary", key=f"{KEY}-run"):
     ui.submit_job(KEY, plan, key=key, public=public, name="ACM evaluation")
 result = ui.job_result(KEY, key=key)
 if result is None:
-    with epoch_notes:
-        ui.show_warnings(epoch_data.warnings)
+    with epoch_notes:  # the result repeats them, with what the evaluation found
+        ui.show_warnings([*(w for d in datasets for w in d.warnings), *epoch_data.warnings])
     if f"{KEY}_job" not in st.query_params:
         st.info("Choose the settings, then press **Run evaluation**.")
     st.stop()

@@ -195,6 +195,26 @@ def test_builtin_recording_runs_as_a_job_exports_and_reopens_from_its_link(
     assert _exported_settings(downloads.analysis(tmp_path / "again")) == settings
 
 
+def test_a_reload_finds_a_running_job_and_cancel_ends_it() -> None:
+    """The default evaluation (minutes of work): reloaded while it runs, then cancelled from both sessions."""
+    at = _page()
+    at.button(key="acm-run").click().run()
+    assert_clean(at)
+    job_id = _job(at)
+    reloaded = _page(**dict(at.query_params))  # a new session, as after a browser reload
+    assert_clean(reloaded)
+    assert _job(reloaded) == job_id and reloaded.get("progress")
+    assert "Choose the settings" not in " ".join(i.value for i in reloaded.info)
+    for session in (at, reloaded):  # a built-in job goes on while any session that started it wants it
+        session.button(key="acm-job-cancel").click().run()
+        assert any("was cancelled" in i.value for i in session.info)
+        assert JOB not in session.query_params
+    assert jobs.default_registry().wait(job_id, timeout=60).status == "cancelled"
+    at.run()
+    assert not at.get("progress") and "Scores" not in _headers(at)
+    assert any("press **Run evaluation**" in i.value for i in at.info)
+
+
 def test_bad_link_values_give_a_message_and_the_defaults() -> None:
     at = _page(
         **{
