@@ -164,7 +164,10 @@ def test_builtin_recording_runs_as_a_job_exports_and_reopens_from_its_link(
     assert _job(at) == job_id and jobs.info(job_id).status == "done"
 
     # what ran and why, nothing to warn about with OAS on the built-in recording
-    assert any(c.startswith("Covariances: Oracle approximating shrinkage (OAS), the default.") for c in _captions(at))
+    (note,) = [
+        c for c in _captions(at) if c.startswith("Covariances: Oracle approximating shrinkage (OAS), the default.")
+    ]
+    assert "so every order of the grid gives well-conditioned SPD matrices: the largest matrices have 16 rows" in note
     assert not at.warning
     assert {"Scores", "Order × lag search", "Takens curves", "Predictions", "Covariance views"} <= set(_headers(at))
     summary = at.dataframe[0].value
@@ -195,8 +198,14 @@ def test_builtin_recording_runs_as_a_job_exports_and_reopens_from_its_link(
     assert _exported_settings(downloads.analysis(tmp_path / "again")) == settings
 
 
-def test_a_reload_finds_a_running_job_and_cancel_ends_it() -> None:
-    """The default evaluation (minutes of work): reloaded while it runs, then cancelled from both sessions."""
+def _progress(at: AppTest) -> tuple[int, str]:
+    """The job's progress bar: percent done and the step it names."""
+    (bar,) = at.get("progress")
+    return bar.proto.value, bar.proto.text
+
+
+def test_a_reload_finds_a_running_job_whose_progress_moves_and_cancel_ends_it() -> None:
+    """The default evaluation (minutes of work): reloaded while it runs, its bar moves, cancelled from both sessions."""
     at = _page()
     at.button(key="acm-run").click().run()
     assert_clean(at)
@@ -205,6 +214,19 @@ def test_a_reload_finds_a_running_job_and_cancel_ends_it() -> None:
     assert_clean(reloaded)
     assert _job(reloaded) == job_id and reloaded.get("progress")
     assert "Choose the settings" not in " ".join(i.value for i in reloaded.info)
+
+    # the bar moves within seconds of the start, naming the search's finished step and the time left
+    seen = [_progress(reloaded)]
+    deadline = time.monotonic() + 90
+    while len({text for _, text in seen if " done (" in text}) < 2:
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.5)
+        seen.append(_progress(reloaded.run()))
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents) and percents[-1] > 0, seen
+    step = seen[-1][1]
+    assert step.startswith("ACM evaluation: order × lag search: outer fold ") and " left)" in step, step
+
     for session in (at, reloaded):  # a built-in job goes on while any session that started it wants it
         session.button(key="acm-job-cancel").click().run()
         assert any("was cancelled" in i.value for i in session.info)
@@ -213,6 +235,38 @@ def test_a_reload_finds_a_running_job_and_cancel_ends_it() -> None:
     at.run()
     assert not at.get("progress") and "Scores" not in _headers(at)
     assert any("press **Run evaluation**" in i.value for i in at.info)
+
+
+def test_means_that_stop_without_converging_are_shown_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job's result replaced by the same settings' result whose view means stalled (forced here, in-process)."""
+    import warnings
+
+    import covwb.eeg.evaluation as evaluation
+    from covwb.eeg.analysis import analyse_acm
+
+    at = _page()
+    _small(at, ["mdm"])
+    at.number_input(key="acm-folds").set_value(2)
+    at.button(key="acm-run").click().run()
+    _run_until_done(at)
+    assert not at.warning
+    job_id = _job(at)
+    original_means, original_result = evaluation.class_means, jobs.result
+
+    def stalling(covs, y):
+        warnings.warn(
+            "Karcher mean: gradient norm 1.00e-06 > tol 1e-08 after 50 evaluations.", RuntimeWarning, stacklevel=2
+        )
+        return original_means(covs, y)
+
+    monkeypatch.setattr(evaluation, "class_means", stalling)
+    stalled = analyse_acm(original_result(job_id).settings)
+    monkeypatch.setattr(jobs, "result", lambda i: stalled if i == job_id else original_result(i))
+    at.run()
+    assert_clean(at)
+    (note,) = [w.value for w in at.warning]
+    assert "Riemannian means of the covariance views (class means, tangent map) stopped without converging" in note
+    assert "treat those views as approximate. Choose a lower order, or check the recording" in note
 
 
 def test_bad_link_values_give_a_message_and_the_defaults() -> None:

@@ -332,6 +332,8 @@ def test_a_mean_of_the_views_that_stops_early_is_a_warning(recording, monkeypatc
     result = analyse_acm(settings, recording)
     (note,) = [w for w in result.warnings if "covariance views" in w]
     assert note.startswith("1 of 3 Riemannian means of the covariance views") and "approximate" in note
+    # OAS ran: the advice is not to choose it
+    assert note.endswith("Choose a lower order, or check the recording for flat, duplicated or re-referenced channels.")
 
 
 def test_docstring_examples_run() -> None:

@@ -907,9 +907,11 @@ def _view_warnings(
     unconverged = sum(v["unconverged"] for v in views)
     if unconverged:
         total = sum(v["n_means"] for v in views)
+        fix = "Choose the OAS estimator or a lower order" if settings.estimator == "sample" else "Choose a lower order"
         notes.append(
             f"{unconverged} of {total} Riemannian means of the covariance views (class means, tangent map) stopped "
-            "without converging; treat those views as approximate. Choose the OAS estimator or a lower order."
+            f"without converging; treat those views as approximate. {fix}, or check the recording for flat, "
+            "duplicated or re-referenced channels."
         )
     worst = max(v["condition"] for v in views)
     if worst > ILL_CONDITIONED and not any("ill-conditioned" in w for w in earlier):
