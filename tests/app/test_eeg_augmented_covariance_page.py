@@ -294,6 +294,18 @@ def test_bad_link_values_give_a_message_and_the_defaults() -> None:
     assert not at.warning
 
 
+def test_a_window_past_the_next_event_is_a_warning_before_any_run() -> None:
+    """Trials of the built-in recording start every 6.0-7.0 s: a window to 7 s holds the start of the next one."""
+    at = _page()
+    assert not at.warning
+    at.number_input(key="acm-tmax").set_value(7.0).run()
+    assert_clean(at)
+    notes = [w.value for w in at.warning]
+    assert len(notes) == 2 and [n[:13] for n in notes] == ["Session '1': ", "Session '2': "], notes
+    assert all("runs past the next event in 79 of 79 epochs" in n and "end the window before 6.0" in n for n in notes)
+    assert JOB not in at.query_params
+
+
 def test_single_class_is_a_clear_message() -> None:
     at = _page()
     widget(at.multiselect, "Classes").set_value(["left_hand"]).run()
