@@ -357,12 +357,17 @@ def test_orders_with_more_rows_than_samples_are_refused_only_for_the_sample_esti
 # --------------------------------------------------------------------------- uploads
 
 
-def _edf_run(seed: int) -> bytes:
-    """One run of the simulated recording (8 trials per class) written as EDF+ with its annotations."""
+def _edf_run(seed: int, *, dotted: bool = False) -> bytes:
+    """One run of the simulated recording (8 trials per class) written as EDF+ with its annotations.
+
+    ``dotted``: channel labels padded with dots to four characters, as PhysioNet EEGMMIDB writes them ('Fc3.').
+    """
     from covwb.datasets.simulated_eeg import simulate_motor_imagery
     from tests.io.eeg_files import edf_bytes
 
     raw = simulate_motor_imagery(seed=seed, n_trials_per_class=8, n_sessions=1).raw
+    if dotted:
+        raw.rename_channels({c: (c[0] + c[1:].lower()).ljust(4, ".") for c in raw.ch_names})
     sfreq = int(raw.info["sfreq"])
     n_times = raw.n_times // sfreq * sfreq
     annotations = [
@@ -370,6 +375,20 @@ def _edf_run(seed: int) -> bytes:
         for onset, duration, text in zip(raw.annotations.onset, raw.annotations.duration, raw.annotations.description)
     ]
     return edf_bytes(raw.get_data()[:, :n_times] * 1e6, raw.ch_names, sfreq, annotations)
+
+
+def test_edf_labels_padded_with_dots_are_standardised_and_said() -> None:
+    at = _upload(_page(), [("S001R04.edf", _edf_run(1, dotted=True))])
+    assert_clean(at)
+    channels = widget(at.multiselect, "Channels")
+    assert set(FEW_CHANNELS) <= set(channels.options) and not any(c.endswith(".") for c in channels.options)
+    report = " ".join(t.value for t in at.text)
+    assert "22 channel labels ended in dots" in report and "'Fcz.' -> 'FCz'" in report
+    assert "Positions from the standard 10-20 montage were set for 22 of 22 channels" in report
+    _small(at, ["mdm"])
+    at.run()
+    assert_clean(at)
+    assert any(c.startswith("16 epochs × 8 channels") for c in _captions(at))
 
 
 def test_two_uploaded_edf_runs_as_sessions_export_rerun_from_their_files_and_reopen(
