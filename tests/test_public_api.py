@@ -9,6 +9,7 @@ import inspect
 import re
 import subprocess
 import sys
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
@@ -201,3 +202,35 @@ def test_every_public_estimator_runs_scikit_learns_checks() -> None:
     assert estimators == set(ESTIMATOR_CHECKS), "a public estimator is missing from ESTIMATOR_CHECKS (or is gone)"
     unchecked = [f"{name} ({path})" for name, path in ESTIMATOR_CHECKS.items() if name not in _checked_in(REPO / path)]
     assert unchecked == [], "not under parametrize_with_checks"
+
+
+def _api_section() -> str:
+    """The "Public API" section: in the README once it moved there, else in docs/api.md."""
+    for path in (REPO / "README.md", REPO / "docs" / "api.md"):
+        text = path.read_text()
+        if "\n## Public API\n" in f"\n{text}":
+            start = f"\n{text}".index("\n## Public API\n")
+            end = text.find("\n## ", start + 1)
+            return text[start : end if end != -1 else len(text)]
+    raise AssertionError("no '## Public API' section in README.md or docs/api.md")
+
+
+def test_the_documented_api_lists_every_public_name_once_under_its_module() -> None:
+    section = _api_section()
+    parts = re.split(r"\n#### `(covwb\.\w+)`", section)
+    documented = {
+        parts[i]: re.findall(r"^\| `(\w+)` \|", parts[i + 1], flags=re.MULTILINE) for i in range(1, len(parts), 2)
+    }
+    expected = {f"covwb.{name}": list(module.__all__) for name, module in _public_modules().items()}
+    assert {k: sorted(v) for k, v in documented.items()} == {k: sorted(v) for k, v in expected.items()}
+
+
+def test_the_documented_examples_run(tmp_path: Path) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", _api_section(), flags=re.DOTALL)
+    assert len(blocks) >= 5, "one example per method"
+    script = "\n".join(f"def example_{i}():\n" + textwrap.indent(block, "    ") for i, block in enumerate(blocks))
+    script += "\n" + "\n".join(f"example_{i}()" for i in range(len(blocks))) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
