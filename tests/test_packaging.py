@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import os
 import re
 import shutil
 import subprocess
@@ -78,3 +79,20 @@ def test_the_wheel_declares_every_package_the_library_imports(wheel: zipfile.Zip
     )
     assert undeclared == [], "imported by covwb but missing from [project] dependencies in pyproject.toml"
     assert "streamlit" not in declared, "the library never needs streamlit (it is the 'app' extra)"
+
+
+def test_the_installed_wheel_imports_outside_the_checkout(wheel: zipfile.ZipFile, tmp_path: Path) -> None:
+    """Installed from the wheel alone (no checkout on the path), ``covwb`` and a subpackage import from the install."""
+    target = tmp_path / "site"
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target)]
+    installed = subprocess.run([*command, wheel.filename], capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"PYTHONPATH": str(target)}
+    code = "import covwb, covwb.coda; print(covwb.__version__); print(covwb.__file__); print(covwb.coda.__file__)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    version, *files = result.stdout.split()
+    assert version == covwb.__version__
+    assert all(Path(file).is_relative_to(target) for file in files), files
