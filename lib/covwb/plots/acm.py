@@ -81,7 +81,7 @@ def acm_figures(result: Any) -> dict[str, go.Figure]:
             unit="µV²",
         )
     where = f"ACM (m = {result.order}, τ = {result.lag})" if result.order > 1 else "covariances"
-    figures["embedding"] = embedding_figure(
+    figures["embedding"] = tangent_embedding_figure(
         result.embedding, result.labels, result.explained, title=f"Trials in the tangent space of the {where}"
     )
     return figures
@@ -330,7 +330,9 @@ def roc_figure(curves: Mapping[str, pd.DataFrame], positive: str, *, title: str 
     return fig
 
 
-def embedding_figure(coords: np.ndarray, labels: Sequence[str], explained: np.ndarray, *, title: str) -> go.Figure:
+def tangent_embedding_figure(
+    coords: np.ndarray, labels: Sequence[str], explained: np.ndarray, *, title: str
+) -> go.Figure:
     """Trials on the first two principal axes of their tangent vectors, one trace per class.
 
     Parameters
