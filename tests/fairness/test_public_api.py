@@ -11,6 +11,7 @@ import covwb.fairness
 
 MODULES = (
     "covwb.fairness",
+    "covwb.fairness.analysis",
     "covwb.fairness.baselines",
     "covwb.fairness.calibration",
     "covwb.fairness.data",
