@@ -112,7 +112,7 @@ if left_out:
             st.text(f"{name}: {why}")
 if not protected:
     with problem_warnings:
-        ui.show_warnings(roles.warnings)
+        ui.show_warnings(roles.warnings)  # the problem's warnings hold them once it can be prepared
     st.info("Choose at least one protected attribute.")
     st.stop()
 kinds = dict(start.kinds)
@@ -262,7 +262,7 @@ opened.add(fingerprint)
 if st.button("Run the λ sweep", type="primary", icon=":material/play_arrow:", key="fair-run") or first_visit:
     with ui.user_errors():
         plan = plan_fairness(settings, dataset, memo=memo)
-    ui.submit_job(SLOT, plan, key=key, public=dataset.builtin, name="λ sweep")
+    ui.submit_job(SLOT, plan, key=key, public=dataset.builtin, name="Fairness analysis")
 result = ui.job_result(SLOT, key=key)
 if result is None:
     st.caption(

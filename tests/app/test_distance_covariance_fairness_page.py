@@ -106,7 +106,7 @@ def test_the_sweep_is_submitted_at_once_goes_on_through_widget_changes_and_shows
     at = _page().run()
     assert_clean(at)
     job_id = _job_id(at)  # a built-in table's first visit submits its sweep; the run returned at once
-    assert at.progress and at.progress[0].proto.text.startswith("λ sweep: ")
+    assert at.progress and at.progress[0].proto.text.startswith("Fairness analysis: ")
     assert not RESULT_HEADERS & _headers(at)
     at.slider(key="fair-bins").set_value(3).run()  # another setting: the job goes on, nothing new starts
     assert _job_id(at) == job_id and jobs.info(job_id).status in ("queued", "running", "done")
@@ -291,6 +291,8 @@ def test_uploaded_recidivism_table_gets_usable_defaults_and_leak_warnings() -> N
     features = set(widget(at.multiselect, "Features").value)
     assert {"priors_count", "juv_fel_count", "c_charge_degree"} <= features
     assert not features & {"id", "name", "dob", "c_case_number", "c_charge_desc", "is_recid", "end", "decile_score"}
+    leaks = [w.value for w in at.warning if "looks like a leak" in w.value]
+    assert len(leaks) == 2 and any("'is_recid'" in w and "left out of the default features" in w for w in leaks)
     texts = [t.value for t in at.text]
     assert "id: identifier-like: 1,200 distinct values in 1,200 rows" in texts and "dob: a date or time" in texts
     widget(at.multiselect, "Features").select("is_recid").run()

@@ -21,8 +21,9 @@ the same plan as a background job (:mod:`covwb.jobs`), and an exported script ca
 **Cost.** One training per (penalty, λ > 0, seed) plus one per seed without penalty, each with B
 permutations per independence test on validation and test (milliseconds each on categorical attributes).
 On the built-in wage table (534 rows, three protected attributes, the page's defaults: 3 penalties × 3
-λ > 0 × 3 seeds + 3 = 30 fits of up to 60 epochs, 199 permutations) the sweep takes about 30 s on one
-worker. Each new worker process first compiles the penalty kernels (numba, about 15 s once).
+λ > 0 × 3 seeds + 3 = 30 fits of up to 60 epochs, 199 permutations) the sweep takes 25 s in one process
+(measured on the shared 2-core machine under a load of about 12), after the first call's 20 s of imports
+and kernel compilation (numba compiles the penalty kernels once per process, so once per Dask worker).
 
 >>> from covwb.sources import BuiltinSource
 >>> settings = FairnessSettings(source=BuiltinSource("cps1985"))
@@ -350,8 +351,9 @@ class FairnessProblem:
         The roles :func:`~covwb.fairness.roles.propose_roles` proposes for the target: columns left out of
         the default features and why, likely leaks.
     warnings : tuple of str
-        What may make the sweep misleading: what reading the table doubted, chosen features that restate the
-        target, protected attributes that depend on each other (under JdCov).
+        What may make the sweep misleading: what reading the table doubted, columns that restate the target
+        (likely leaks: left out of the default features, or chosen anyway), protected attributes that depend
+        on each other (under JdCov).
     notes : tuple of str
         Why the target, task and exposure are what they are; what preparing the table did (dropped rows,
         encodings, the split); the subsample of the quadratic dependence statistics.
@@ -430,7 +432,7 @@ def prepare_problem(
             seed=resolved.split_seed,
         ),
     )
-    warnings = list(dataset.warnings)
+    warnings = list(dataset.warnings) + list(roles.warnings)
     chosen_leaks = [name for name in resolved.features or () if name in roles.leaks]
     warnings += [
         f"The feature {name!r} looks like a leak of the target {resolved.target!r}: {roles.leaks[name]}. Keep it only "
@@ -670,7 +672,7 @@ def plan_fairness(settings: FairnessSettings, data: TableDataset | None = None, 
         test_protected=problem.data.protected.subset(problem.data.test),
         n_features=problem.data.X.shape[1],
     )
-    return Plan(tasks=tuple(tasks), combine=combine, data=sweep_plan.data, name="λ sweep")
+    return Plan(tasks=tuple(tasks), combine=combine, data=sweep_plan.data, name=sweep_plan.name)
 
 
 def combine_fairness(
