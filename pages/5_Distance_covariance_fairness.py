@@ -241,7 +241,8 @@ with ui.user_errors():
         shown=initial.shown,
         distribution=initial.distribution,
     )
-    problem = prepare_problem(settings, dataset, memo=memo)
+    with st.spinner("Preparing the table…"):
+        problem = prepare_problem(settings, dataset, memo=memo)
 with problem_warnings:
     ui.show_warnings(problem.warnings)
 with st.expander("What preparing the data did", expanded=False):
