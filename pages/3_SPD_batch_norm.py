@@ -16,9 +16,9 @@ from covwb.jobs import run_plan
 from covwb.plots.spd import (
     condition_histogram,
     distance_figure,
-    embedding_figure,
     failure_figure,
     learning_curves_figure,
+    mds_before_after_figure,
     mean_residual_figure,
     ridge_figure,
     spectra_figure,
@@ -177,7 +177,7 @@ else:
     ):
         fig = builder(panels)
         ui.show_figure(fig, f"bn-{name}", panel_settings)
-    fig = embedding_figure(panels, panel_groups)
+    fig = mds_before_after_figure(panels, panel_groups)
     ui.show_figure(fig, "bn-mds", panel_settings)
 
 st.subheader("Barycentre: one step or converged")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from covwb.errors import ParameterError, SPDInputError
-from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean
+from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean_torch
 from covwb.spd.bures_wasserstein import (
     bw_barycentre,
     bw_log,
@@ -33,7 +33,7 @@ def _randomise(layer: SPDBatchNorm, seed: int) -> None:
 def _mean_and_dispersion(layer: SPDBatchNorm, out: torch.Tensor) -> tuple[torch.Tensor, float]:
     B = layer.bias_matrix().detach()
     if layer.metric == "riemann":
-        mean = karcher_mean(out, tol=1e-14, max_iter=200)[0]
+        mean = karcher_mean_torch(out, tol=1e-14, max_iter=200)[0]
         inv_root = sqrtm_invsqrtm(B)[1]
         d2 = (logm(inv_root @ out @ inv_root) ** 2).sum((-1, -2))
     elif layer.metric == "logeuclid":

@@ -394,6 +394,13 @@ def analyse(
         A part that is not numeric, or holds negative, missing or infinite values, or a row of zeros.
     DataSourceError
         ``data`` is None and an uploaded file is missing or differs from the recorded one.
+
+    Examples
+    --------
+    >>> from covwb.sources import BuiltinSource
+    >>> result = analyse(CodaSettings(source=BuiltinSource("pottery"), method="basis-shrinkage"))
+    >>> result.settings.method, len(result.parts), result.warnings
+    ('basis-shrinkage', 9, ())
     """
     dataset = settings.source.load() if data is None else data
     resolved, notes = settings.resolve(dataset)

@@ -54,11 +54,11 @@ from covwb.fairness.metrics import (
     DEFAULT_PERMUTATIONS,
     DEPENDENCE_ROWS,
     TASK_METRIC,
-    Evaluation,
+    PredictionEvaluation,
     check_permutations,
     dependence_rows,
     dependence_warnings,
-    evaluate,
+    evaluate_predictions,
     group_table,
 )
 from covwb.fairness.models import TrainSettings
@@ -459,12 +459,12 @@ class BaselineFit:
     ----------
     baseline : FairlearnBaseline
         Scores, gaps, settings, notes and warnings of the reduction.
-    evaluations : dict of str to Evaluation
+    evaluations : dict of str to PredictionEvaluation
         :data:`FAIRLEARN` and :data:`FAIRLEARN_BASE` → metrics on the test rows.
     """
 
     baseline: FairlearnBaseline
-    evaluations: dict[str, Evaluation]
+    evaluations: dict[str, PredictionEvaluation]
 
 
 def fairlearn_baseline(data: FairnessData, *, c: float = 1.0, n_permutations: int = 0) -> BaselineFit:
@@ -489,7 +489,7 @@ def fairlearn_baseline(data: FairnessData, *, c: float = 1.0, n_permutations: in
     protected = data.protected.subset(data.test)
     scores = {FAIRLEARN: baseline.scores["test"], FAIRLEARN_BASE: baseline.base_decisions["test"]}
     evaluations = {
-        name: evaluate(data.task, data.y[data.test], values, protected, c=c, n_permutations=n_permutations)
+        name: evaluate_predictions(data.task, data.y[data.test], values, protected, c=c, n_permutations=n_permutations)
         for name, values in scores.items()
     }
     return BaselineFit(baseline, evaluations)

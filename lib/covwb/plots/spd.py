@@ -138,7 +138,7 @@ def distance_figure(
     return fig
 
 
-def embedding_figure(
+def mds_before_after_figure(
     panels: Mapping[str, object],
     groups: Sequence[str] | None = None,
     *,
