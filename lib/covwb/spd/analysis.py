@@ -229,7 +229,7 @@ class SPDSettings(Settings):
     "The link's θ (power deformation of θ-GBW) was not used (θ (power deformation of θ-GBW) must be between 0.05 and 1, got 7); the page uses 0.5."
     """
 
-    source: SyntheticSource | BuiltinSource | UploadSource = SyntheticSource()
+    source: SyntheticSource | BuiltinSource | UploadSource = setting(SyntheticSource(), label="Matrices")
     epochs: EpochSettings = setting(EpochSettings(), label="Epochs")
     estimator: str = setting("oas", label="Covariance estimator", choices=ESTIMATORS)
     shrinkage: float = setting(0.1, label="Shrinkage", low=0.0, high=1.0)
