@@ -205,3 +205,14 @@ def test_karcher_mean_converges_on_a_spread_out_batch_where_a_fixed_step_diverge
     root, inv_root = sqrtm_invsqrtm(torch.from_numpy(X).mean(0))
     expected = root @ torch.linalg.matrix_exp(logm(inv_root @ torch.from_numpy(X) @ inv_root).mean(0)) @ root
     torch.testing.assert_close(one_step, (expected + expected.mT) / 2, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("metric", list(BATCHNORM_METRICS))
+def test_the_layer_says_whether_its_barycentre_met_the_tolerance(metric: str) -> None:
+    X = torch.from_numpy(random_spd(12, 4, seed=3))
+    converged = SPDBatchNorm(4, metric, mean_iterations=100, mean_tol=1e-8)
+    converged(X)
+    assert converged.last_mean_converged and converged.last_mean_iterations < 100
+    capped = SPDBatchNorm(4, metric, mean_iterations=1, mean_tol=1e-8)
+    capped(X)
+    assert capped.last_mean_converged == (metric == "logeuclid")  # one step stops short unless closed-form

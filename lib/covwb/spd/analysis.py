@@ -58,7 +58,6 @@ from covwb.sources import BuiltinSource, UploadSource
 from covwb.spd.batchnorm import BATCHNORM_METRICS
 from covwb.spd.demos import (
     M_CHOICES,
-    PANEL_MEAN_ITERATIONS,
     PanelResult,
     geometry_panel,
     mean_residuals,
@@ -780,9 +779,9 @@ def _panel_warnings(panel: PanelResult, n: int, messages: tuple[str, ...]) -> li
             "instead of normalised and the panel's dispersion after BN misses its target. Matrices far below the "
             "batch in some direction (rank-deficient or low-power members) fold first; θ-GBW (θ < 1) folds less."
         )
-    if panel.mean_iterations >= PANEL_MEAN_ITERATIONS:
+    if not panel.mean_converged:
         notes.append(
-            f"The {name} barycentre of this batch stopped after {PANEL_MEAN_ITERATIONS} iterations without meeting "
+            f"The {name} barycentre of this batch stopped after {panel.mean_iterations} iterations without meeting "
             "its tolerance (1e-8): the panel centres at an approximate mean. Ill-conditioned batches converge "
             "slowly or stall at the rounding floor; for covariances of data, a shrinkage estimator helps."
         )
@@ -850,6 +849,7 @@ def _panel_table(panel: PanelResult, groups: np.ndarray | None) -> pd.DataFrame:
             "log10_condition_after": panel.log10_condition_after,
             "distance_to_mean_before": panel.distance_before,
             "distance_to_bias_after": panel.distance_after,
+            "folded": np.zeros(len(panel.distance_before), dtype=bool) if panel.folded is None else panel.folded,
             "mds_1_before": panel.embedding_before[:, 0],
             "mds_2_before": panel.embedding_before[:, 1],
             "mds_1_after": panel.embedding_after[:, 0],

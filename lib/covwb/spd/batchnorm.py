@@ -143,6 +143,10 @@ class SPDBatchNorm(nn.Module):
         The share of the last batch that folded.
     last_mean_iterations : int
         Barycentre iterations the last batch took (the tangent-space step not counted).
+    last_mean_converged : bool
+        Whether the last batch's barycentre met ``mean_tol`` (always for LEM, whose mean is closed-form;
+        never when ``mean_iterations`` is 0 or 1 by design). The affine-invariant mean counts as unconverged
+        when it used all ``mean_iterations``, even if its last one met the tolerance.
     """
 
     def __init__(
@@ -181,6 +185,7 @@ class SPDBatchNorm(nn.Module):
         self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
         self._last_step: torch.Tensor | None = None
         self.last_mean_iterations = 0
+        self.last_mean_converged = True
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Normalise a batch of SPD matrices, shape (N, n, n) -> (N, n, n).
@@ -235,6 +240,7 @@ class SPDBatchNorm(nn.Module):
                     max_iter=self.mean_iterations,
                     init=self._start(X.detach(), self.running_mean),
                 )
+            self.last_mean_converged = self.last_mean_iterations < self.mean_iterations
         else:
             G = self.running_mean
         root_g, inv_root = sqrtm_invsqrtm(G)
@@ -256,7 +262,7 @@ class SPDBatchNorm(nn.Module):
         if self.training:
             mean_log = L.detach().mean(0)
             var = ((L.detach() - mean_log) ** 2).sum((-1, -2)).mean()
-            self.last_mean_iterations = 0
+            self.last_mean_iterations, self.last_mean_converged = 0, True
             self._update(var, _along(_logeuclid_geodesic, self.running_mean, expm(mean_log)))
         else:
             mean_log, var = logm(self.running_mean), self.running_var
@@ -274,7 +280,7 @@ class SPDBatchNorm(nn.Module):
         reference = _deform(self.running_mean, roots[1], self.theta)
         G, Xt = reference, None
         if self.training:
-            self.last_mean_iterations = 0
+            self.last_mean_iterations, self.last_mean_converged = 0, False
             if self.mean_iterations or self.dispersion_about == "identity" or not int(self.num_batches_tracked):
                 with torch.no_grad():
                     Xt = Xp.detach() if inv_root_m is None else sym(roots[1] @ Xp.detach() @ roots[1])
@@ -282,6 +288,7 @@ class SPDBatchNorm(nn.Module):
                         Xt, tol=self.mean_tol, max_iter=self.mean_iterations, init=self._start(Xt, reference)
                     )
                 G, self.last_mean_iterations = result.mean, result.n_iter
+                self.last_mean_converged = result.converged
         g, U = torch.linalg.eigh(G)
         g = g.clamp_min(torch.finfo(g.dtype).tiny)
         root_g = g.sqrt()

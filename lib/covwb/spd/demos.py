@@ -48,8 +48,11 @@ class PanelResult:
     fold_fraction : float
         BW family: share of matrices whose ``Exp`` folded.
     mean_iterations : int
-        Barycentre iterations the layer ran (0 for LEM, whose mean is closed-form); all of
-        :data:`PANEL_MEAN_ITERATIONS` when it stopped before its tolerance (1e-8).
+        Barycentre iterations the layer ran (0 for LEM, whose mean is closed-form).
+    mean_converged : bool
+        Whether they met their tolerance (1e-8) within :data:`PANEL_MEAN_ITERATIONS`.
+    folded : ndarray of bool, shape (N,), or None
+        BW family: which matrices folded (all False for AIRM and LEM, which never fold).
     settings : dict
         Metric, theta, choice of M, dispersion reference.
     """
@@ -66,6 +69,8 @@ class PanelResult:
     embedding_after: np.ndarray
     fold_fraction: float
     mean_iterations: int = 0
+    mean_converged: bool = True
+    folded: np.ndarray | None = None
     settings: dict = field(default_factory=dict)
 
 
@@ -182,6 +187,7 @@ def geometry_panel(
         out = layer(torch.from_numpy(X)).numpy()
         bias = layer.bias_matrix().numpy()
         mean = layer.running_mean.numpy()
+        mask = layer.last_fold_mask
     th = layer.theta
     before, after = np.linalg.eigvalsh(X), np.linalg.eigvalsh(out)
     return PanelResult(
@@ -197,6 +203,8 @@ def geometry_panel(
         embedding_after=mds_embedding(pairwise(out, metric, theta=th, M=M)),
         fold_fraction=layer.last_fold_fraction,
         mean_iterations=layer.last_mean_iterations,
+        mean_converged=layer.last_mean_converged,
+        folded=np.zeros(len(X), dtype=bool) if not mask.numel() else mask.numpy(),
         settings={
             "metric": metric,
             "theta": th,
