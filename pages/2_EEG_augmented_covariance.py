@@ -32,11 +32,11 @@ from covwb.eeg.takens import select_order_lag
 from covwb.plots.acm import (
     METRIC_NAMES,
     confusion_figure,
-    embedding_figure,
     grid_heatmap,
     roc_figure,
     score_figure,
     takens_figure,
+    tangent_embedding_figure,
 )
 from covwb.plots.matrices import means_figure
 
@@ -329,7 +329,7 @@ ui.show_figure(
     {**settings, "order": order, "lag": lag},
 )
 ui.show_figure(
-    embedding_figure(
+    tangent_embedding_figure(
         coords, epochs.y, explained, title=f"Trials in the tangent space of the ACM (m = {order}, τ = {lag})"
     ),
     "acm-embedding",

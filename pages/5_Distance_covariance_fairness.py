@@ -20,7 +20,7 @@ from covwb.fairness.metrics import (
     TASK_METRIC,
     dependence_rows,
     dependence_warnings,
-    evaluate,
+    evaluate_predictions,
     group_table,
 )
 from covwb.fairness.models import TrainSettings
@@ -307,7 +307,7 @@ if task == "binary":
         "LogisticRegression decisions (its unconstrained base)": fairlearn.base_decisions["test"],
     }
     baselines = {
-        name: evaluate(task, data.y[data.test], scores, test_protected, c=c, n_permutations=n_permutations)
+        name: evaluate_predictions(task, data.y[data.test], scores, test_protected, c=c, n_permutations=n_permutations)
         for name, scores in baselines.items()
     }
 

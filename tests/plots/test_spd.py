@@ -24,10 +24,10 @@ def test_panel_figures(panels: dict) -> None:
     assert len(plots.condition_histogram(panels).data) == 4
     fig = plots.distance_figure(panels)
     assert len(fig.data) == 4 and list(fig.data[1].y) == list(panels["AIRM"].distance_after)
-    fig = plots.embedding_figure(panels, ["a", "b"] * 4)
+    fig = plots.mds_before_after_figure(panels, ["a", "b"] * 4)
     assert len(fig.data) == 2 * 2 * 2
     with pytest.raises(ParameterError):
-        plots.embedding_figure(panels, ["a"])
+        plots.mds_before_after_figure(panels, ["a"])
     with pytest.raises(ParameterError):
         plots.spectra_figure({})
 

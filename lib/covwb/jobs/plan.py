@@ -260,6 +260,12 @@ def run_plan(
     ------
     Cancelled
         ``should_stop`` returned True.
+
+    Examples
+    --------
+    >>> plan = Plan(tasks=(Task(key="a", fn=pow, args=(2, 10)), Task(key="b", fn=pow, args=(3, 2))), combine=dict)
+    >>> run_plan(plan)
+    {'a': 1024, 'b': 9}
     """
     if int(n_jobs) != n_jobs or n_jobs < 1:
         raise ParameterError(f"n_jobs is {n_jobs}; use a whole number of at least 1.")

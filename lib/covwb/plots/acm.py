@@ -267,7 +267,9 @@ def roc_figure(curves: Mapping[str, pd.DataFrame], positive: str, *, title: str 
     return fig
 
 
-def embedding_figure(coords: np.ndarray, labels: Sequence[str], explained: np.ndarray, *, title: str) -> go.Figure:
+def tangent_embedding_figure(
+    coords: np.ndarray, labels: Sequence[str], explained: np.ndarray, *, title: str
+) -> go.Figure:
     """Trials on the first two principal axes of their tangent vectors, one trace per class.
 
     Parameters

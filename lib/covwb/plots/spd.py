@@ -139,7 +139,7 @@ def distance_figure(
     return fig
 
 
-def embedding_figure(
+def mds_before_after_figure(
     panels: Mapping[str, object],
     groups: Sequence[str] | None = None,
     *,
@@ -321,7 +321,7 @@ def spd_figures(result: object) -> dict[str, go.Figure]:
         figures["bn-spectra"] = spectra_figure(panels)
         figures["bn-condition"] = condition_histogram(panels)
         figures["bn-distances"] = distance_figure(panels)
-        figures["bn-mds"] = embedding_figure(panels, None if result.groups is None else list(result.groups))
+        figures["bn-mds"] = mds_before_after_figure(panels, None if result.groups is None else list(result.groups))
     figures["bn-mean-residuals"] = mean_residual_figure(result.residuals)
     figures["bn-ridge"] = ridge_figure(result.ridge)
     figures["bn-precision"] = failure_figure(result.precision)

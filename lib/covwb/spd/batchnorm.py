@@ -59,7 +59,7 @@ BATCHNORM_METRICS: dict[str, str] = {m.name: m.short for m in SPD_METRICS.values
 _BW_FAMILY = tuple(name for name in BATCHNORM_METRICS if SPD_METRICS[name].family == "wasserstein")
 
 
-def karcher_mean(
+def karcher_mean_torch(
     X: torch.Tensor, *, tol: float = 1e-10, max_iter: int = 50, init: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, int]:
     """Affine-invariant (Karcher) mean of SPD matrices (N, n, n) and the iterations it took.
@@ -78,7 +78,7 @@ def karcher_mean(
     --------
     >>> import torch
     >>> X = torch.stack([torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)), torch.eye(2, dtype=torch.float64)])
-    >>> mean, iterations = karcher_mean(X)
+    >>> mean, iterations = karcher_mean_torch(X)
     >>> mean.diagonal(), iterations
     (tensor([1., 2.], dtype=torch.float64), 2)
     """
@@ -234,7 +234,7 @@ class SPDBatchNorm(nn.Module):
     def _riemann(self, X: torch.Tensor) -> torch.Tensor:
         if self.training:
             with torch.no_grad():
-                G, self.last_mean_iterations = karcher_mean(
+                G, self.last_mean_iterations = karcher_mean_torch(
                     X.detach(),
                     tol=self.mean_tol,
                     max_iter=self.mean_iterations,

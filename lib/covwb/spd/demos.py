@@ -143,12 +143,12 @@ def pairwise(covs: np.ndarray, metric: str, *, theta: float = 1.0, M: np.ndarray
     """Pairwise distances of a batch (N, n, n) in a layer's metric, shape (N, N), symmetric, zero diagonal."""
     import torch
 
-    from covwb.spd.geometry import pairwise_distances
+    from covwb.spd.geometry import pairwise_distances_torch
 
     gbw = metric in ("gbw", "gbw_theta")
     Mt = torch.as_tensor(M, dtype=torch.float64) if gbw and M is not None else None
     theta_used = theta if metric == "gbw_theta" else None
-    return pairwise_distances(torch.as_tensor(covs, dtype=torch.float64), metric, M=Mt, theta=theta_used).numpy()
+    return pairwise_distances_torch(torch.as_tensor(covs, dtype=torch.float64), metric, M=Mt, theta=theta_used).numpy()
 
 
 def _log10_condition(eigvals: np.ndarray) -> np.ndarray:

@@ -101,7 +101,7 @@ def distance(
     return gbw_distance2(A, B, M, th).sqrt()
 
 
-def pairwise_distances(
+def pairwise_distances_torch(
     X: torch.Tensor, metric: str = "riemann", *, M: torch.Tensor | None = None, theta: float | None = None
 ) -> torch.Tensor:
     """Distances between every pair of a batch, shape (N, n, n) -> (N, N), symmetric with a zero diagonal.
@@ -116,7 +116,7 @@ def pairwise_distances(
     --------
     >>> import torch
     >>> X = torch.stack([torch.eye(2, dtype=torch.float64) * s for s in (1.0, 4.0)])
-    >>> pairwise_distances(X, "wasserstein")
+    >>> pairwise_distances_torch(X, "wasserstein")
     tensor([[0.0000, 1.4142],
             [1.4142, 0.0000]], dtype=torch.float64)
     """

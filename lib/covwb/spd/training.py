@@ -88,7 +88,7 @@ class TrainConfig(Settings):
     >>> TrainConfig(batch_size=1)
     Traceback (most recent call last):
     ...
-    covwb.errors.ParameterError: Batch size must be at least 2, got 1.
+    covwb.errors.ParameterError: Batch size must be between 2 and 1024, got 1.
     """
 
     n_hidden: int = setting(6, label="BiMap output size", low=1, high=1000)
