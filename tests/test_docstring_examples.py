@@ -28,6 +28,7 @@ MODULES = sorted(
 WITH_EXAMPLES = {
     "covwb.coda": [
         "CompositionalPartialCorrelation",
+        "analyse",
         "basis_shrinkage_pcor",
         "closure",
         "clr",
@@ -62,6 +63,7 @@ WITH_EXAMPLES = {
         "FairClassifier",
         "FairPoissonRegressor",
         "FairRegressor",
+        "analyse_fairness",
         "distance_correlation_sq",
         "distance_covariance_sq",
         "evaluate_predictions",

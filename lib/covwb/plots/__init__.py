@@ -3,7 +3,8 @@
 Every builder takes arrays, tables or a method's result and returns a ``plotly.graph_objects.Figure``
 with a title, axis titles and units. The modules follow the pages: :mod:`.matrices` and :mod:`.eeg`
 (the explorer, whose full set of figures for one :func:`covwb.explore.explore` result is
-:func:`explorer_figures`), :mod:`.acm`, :mod:`.spd`, :mod:`.coda` and :mod:`.fairness`.
+:func:`explorer_figures`; those of the compositional and fairness pages :func:`coda_figures` and
+:func:`fairness_figures`), :mod:`.acm`, :mod:`.spd`, :mod:`.coda` and :mod:`.fairness`.
 
 Examples
 --------
@@ -25,6 +26,7 @@ from covwb.plots.acm import (
 from covwb.plots.coda import (
     bars_figure,
     biplot_figure,
+    coda_figures,
     correlation_panels,
     network_figure,
     reference_figure,
@@ -34,7 +36,13 @@ from covwb.plots.coda import (
 )
 from covwb.plots.eeg import psd_figure, traces_figure
 from covwb.plots.explorer import explorer_figures
-from covwb.plots.fairness import cell_means_figure, distributions_figure, lambda_figure, tradeoff_figure
+from covwb.plots.fairness import (
+    cell_means_figure,
+    distributions_figure,
+    fairness_figures,
+    lambda_figure,
+    tradeoff_figure,
+)
 from covwb.plots.matrices import distance_heatmap, embedding_scatter, matrix_heatmap, means_figure, spectrum_figure
 from covwb.plots.spd import (
     condition_histogram,
@@ -51,6 +59,7 @@ __all__ = [
     "bars_figure",
     "biplot_figure",
     "cell_means_figure",
+    "coda_figures",
     "condition_histogram",
     "confusion_figure",
     "correlation_panels",
@@ -60,6 +69,7 @@ __all__ = [
     "embedding_scatter",
     "explorer_figures",
     "failure_figure",
+    "fairness_figures",
     "grid_heatmap",
     "lambda_figure",
     "learning_curves_figure",
