@@ -77,3 +77,23 @@ def test_table_figures() -> None:
     ):
         with pytest.raises(ParameterError):
             builder(pd.DataFrame({"x": [1]}))
+
+
+def test_every_figure_of_an_analysis_by_name() -> None:
+    from covwb.spd.analysis import SPDSettings, SyntheticSource, analyse_spd
+
+    result = analyse_spd(SPDSettings(source=SyntheticSource(n_matrices=6, dim=3), metrics=("riemann", "gbw")))
+    figures = plots.spd_figures(result)
+    assert list(figures) == [
+        "bn-spectra",
+        "bn-condition",
+        "bn-distances",
+        "bn-mds",
+        "bn-mean-residuals",
+        "bn-ridge",
+        "bn-precision",
+    ]
+    assert [a.text for a in figures["bn-spectra"].layout.annotations] == ["AIRM", "GBW"]
+    assert {t.name for t in figures["bn-mds"].data} == {"rank-deficient", "regular"}
+    no_panels = plots.spd_figures(analyse_spd(result.settings.replace(metrics=())))
+    assert list(no_panels) == ["bn-mean-residuals", "bn-ridge", "bn-precision"]

@@ -8,7 +8,8 @@ For each stage, :class:`DaskRunner`
    ``<prefix>-<stage>-<task key>-<attempt>``, so a job's tasks can be found on the scheduler by its
    prefix), each receiving only the data entries its arguments refer to;
 3. collects results with :class:`distributed.as_completed`, reporting progress through
-   :class:`~covwb.jobs.plan.ProgressTracker` (fraction, step, time left);
+   :class:`~covwb.jobs.plan.ProgressTracker` (fraction, step, time left) and, for a stage with a
+   :attr:`Plan.preview`, what the finished tasks already show;
 4. runs ``combine`` in the calling process, never on a worker.
 
 Failures:
@@ -35,7 +36,7 @@ import traceback
 from typing import Any
 
 from covwb.errors import WorkbenchError
-from covwb.jobs.plan import Cancelled, Plan, Progress, ProgressTracker, Ref, Task, execute
+from covwb.jobs.plan import Cancelled, Plan, Preview, Progress, ProgressTracker, Ref, Task, execute
 
 _LOG = logging.getLogger("covwb.jobs")
 
@@ -89,6 +90,7 @@ class DaskRunner:
         prefix: str,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        preview: Preview | None = None,
     ) -> Any:
         """Run ``plan`` and its follow-up stages; return what the last ``combine`` returns.
 
@@ -102,6 +104,9 @@ class DaskRunner:
             Called when each stage starts and as each task finishes, from this thread.
         stop : threading.Event or None
             Set it (or call :meth:`cancel`) to stop the run.
+        preview : callable or None
+            Called, from this thread, with what :attr:`Plan.preview` returns as each task of a stage that has
+            one finishes.
 
         Raises
         ------
@@ -112,7 +117,7 @@ class DaskRunner:
         Exception
             Whatever a task or ``combine`` raised.
         """
-        run = _Run(self.client(), prefix, progress, stop or threading.Event(), self.max_resubmits)
+        run = _Run(self.client(), prefix, progress, stop or threading.Event(), self.max_resubmits, preview)
         with self._lock:
             if prefix in self._runs:
                 raise JobError(f"a run with the prefix {prefix!r} is already in progress; give each run its own.")
@@ -136,10 +141,16 @@ class _Run:
     """The state of one run: its futures, its scattered data and its stop flag."""
 
     def __init__(
-        self, client: Any, prefix: str, progress: Progress | None, stop: threading.Event, max_resubmits: int
+        self,
+        client: Any,
+        prefix: str,
+        progress: Progress | None,
+        stop: threading.Event,
+        max_resubmits: int,
+        preview: Preview | None = None,
     ) -> None:
         self.client, self.prefix, self.progress, self.stop = client, prefix, progress, stop
-        self.max_resubmits = max_resubmits
+        self.max_resubmits, self.preview = max_resubmits, preview
         self._lock = threading.Lock()
         self._futures: dict[Any, Task] = {}
         self._scattered: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, future), kept for the run
@@ -178,6 +189,8 @@ class _Run:
                 key, value = future.result()
                 results[key] = value
                 tracker.finished(task)
+                if self.preview is not None and plan.preview is not None:
+                    self.preview(plan.preview(dict(results)))
             elif future.status == "error":
                 self._raise_task_error(future, task)
             elif self.client.status != "running":
