@@ -7,9 +7,19 @@ recordings joined into sessions (:func:`combine_recordings`, :func:`session_epoc
 Public API of the augmented-covariance (ACM) method: the ACM itself (:mod:`covwb.eeg.augmented`), the Takens
 selection of its order and lag (:mod:`covwb.eeg.takens`), the selectable pipelines (:mod:`covwb.eeg.pipelines`),
 the nested cross-validated evaluation as a plan of tasks (:mod:`covwb.eeg.evaluation`) and the scikit-learn
-classifiers that search order and lag in ``fit`` (:mod:`covwb.eeg.classifiers`).
+classifiers that search order and lag in ``fit`` (:mod:`covwb.eeg.classifiers`); and the EEG page's analysis
+(:mod:`covwb.eeg.analysis`: its settings, data source, plan and result).
 """
 
+from covwb.eeg.analysis import (
+    ACMAnalysis,
+    ACMSettings,
+    UploadedRecordings,
+    acm_epochs,
+    acm_recording,
+    analyse_acm,
+    plan_acm,
+)
 from covwb.eeg.augmented import DEFAULT_ESTIMATOR, AugmentedCovariances, LaggedProducts, augment, augmented_covariances
 from covwb.eeg.classifiers import NestedACMClassifier, TakensACMClassifier
 from covwb.eeg.epochs import DEFAULT_BAND, EpochData, EpochSettings, extract_epochs, power_spectrum
@@ -43,6 +53,8 @@ __all__ = [
     "DEFAULT_ESTIMATOR",
     "PIPELINES",
     "SCHEMES",
+    "ACMAnalysis",
+    "ACMSettings",
     "AugmentedCovariances",
     "EpochData",
     "EpochSettings",
@@ -58,6 +70,10 @@ __all__ = [
     "TakensAugmentedCovariances",
     "TakensSelection",
     "TrialEvents",
+    "UploadedRecordings",
+    "acm_epochs",
+    "acm_recording",
+    "analyse_acm",
     "augment",
     "augmented_covariances",
     "auto_mutual_information",
@@ -74,6 +90,7 @@ __all__ = [
     "head_estimator",
     "make_folds",
     "most_chosen_order_lag",
+    "plan_acm",
     "plan_evaluation",
     "plan_search",
     "power_spectrum",

@@ -16,6 +16,7 @@ Examples
 """
 
 from covwb.plots.acm import (
+    acm_figures,
     confusion_figure,
     grid_heatmap,
     roc_figure,
@@ -56,6 +57,7 @@ from covwb.plots.spd import (
 )
 
 __all__ = [
+    "acm_figures",
     "bars_figure",
     "biplot_figure",
     "cell_means_figure",
