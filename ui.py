@@ -891,13 +891,17 @@ def submit_job(slot: str, plan: Any, *, key: Any, public: bool, name: str) -> st
     return job_id
 
 
-def job_result(slot: str, *, key: Any, poll_s: float = JOB_POLL_S) -> Any:
+def job_result(
+    slot: str, *, key: Any, poll_s: float = JOB_POLL_S, show_preview: Callable[[Any], None] | None = None
+) -> Any:
     """The result of the job of ``slot`` when it is done with ``key``; otherwise show its state and return None.
 
     * no job (never submitted, cancelled): shows nothing (or what the last Cancel did) and returns None;
     * queued or running: a fragment polls every ``poll_s`` seconds and shows a progress bar with the step and
       the time left, how long it has run, where it runs, and a Cancel button; changing widgets does not stop
-      it; when it ends, the whole page reruns;
+      it; when it ends, the whole page reruns; with ``show_preview``, the fragment also draws what the
+      finished tasks already show (``show_preview(covwb.jobs.preview(job_id))``, once there is a preview: see
+      :attr:`covwb.jobs.Plan.preview`);
     * failed: shows why with ``st.error``; returns None;
     * done with another key (the settings changed since it was submitted, or a reload reset them): says so
       and returns None, so that a page never shows a result under settings that did not produce it;
@@ -939,7 +943,7 @@ def job_result(slot: str, *, key: Any, poll_s: float = JOB_POLL_S) -> Any:
     if st.query_params.get(_job_param(slot)) != job_id:  # e.g. back from another page, which cleared the URL
         st.query_params[_job_param(slot)] = job_id
     if info.active:
-        _job_progress(slot, job_id, key, poll_s)
+        _job_progress(slot, job_id, key, poll_s, show_preview)
         return None
     if info.status == "failed":
         st.error(plain(info.error))
@@ -956,8 +960,8 @@ def job_result(slot: str, *, key: Any, poll_s: float = JOB_POLL_S) -> Any:
     return jobs.result(job_id)
 
 
-def _job_progress(slot: str, job_id: str, key: Any, poll_s: float) -> None:
-    """The polling fragment: progress bar, step, time, where it runs, Cancel."""
+def _job_progress(slot: str, job_id: str, key: Any, poll_s: float, show_preview: Callable[[Any], None] | None) -> None:
+    """The polling fragment: progress bar, step, time, where it runs, Cancel, and the preview if asked for."""
     from covwb import jobs
 
     @st.fragment(run_every=poll_s)
@@ -982,6 +986,13 @@ def _job_progress(slot: str, job_id: str, key: Any, poll_s: float) -> None:
             _forget_job(slot)
             st.session_state.setdefault(_JOB_NOTICE_KEY, {})[slot] = f"{info.name or 'The job'} was cancelled."
             st.rerun()
+        if show_preview is not None:
+            try:
+                shown = jobs.preview(job_id)
+            except jobs.JobNotFound:
+                st.rerun()
+            if shown is not None:
+                show_preview(shown)
 
     progress()
 

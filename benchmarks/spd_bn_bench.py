@@ -29,7 +29,7 @@ limit_threads()
 import torch
 from torch import nn
 
-from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean
+from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean_torch
 from covwb.spd.matrix_functions import sqrtm_invsqrtm, sym
 from covwb.spd.parameters import SPDParameter
 
@@ -46,7 +46,7 @@ class BrooksBatchNorm(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            G = karcher_mean(X, max_iter=1)[0]
+            G = karcher_mean_torch(X, max_iter=1)[0]
             inv_root_g = sqrtm_invsqrtm(G)[1]
         root_b = self.bias.power(0.5)
         T = root_b @ inv_root_g

@@ -8,7 +8,7 @@ import ui
 
 ui.setup_page("Dataset explorer", ":material/search:")
 
-from covwb.covariance.geometry import METRICS
+from covwb.covariance.geometry import NUMPY_METRICS
 from covwb.datasets.types import EEGDataset, TableDataset
 from covwb.explore import MAX_CHANNELS, WINDOWS_S, ExplorerSettings, explore, trial_events
 from covwb.plots.explorer import explorer_figures
@@ -46,7 +46,11 @@ def geometry_controls() -> tuple[str, ...]:
     st.header("SPD geometry")
     return tuple(
         st.multiselect(
-            "Metrics", list(METRICS), default=list(initial.metrics), format_func=METRICS.get, key=f"metrics-{data_id}"
+            "Metrics",
+            list(NUMPY_METRICS),
+            default=list(initial.metrics),
+            format_func=NUMPY_METRICS.get,
+            key=f"metrics-{data_id}",
         )
     )
 
@@ -71,7 +75,7 @@ def show_geometry(figures: dict, result, settings: ExplorerSettings) -> None:
     if not geometry:
         st.info("Choose at least one metric.")
         return
-    for metric, tab in zip(geometry, st.tabs([METRICS[m] for m in geometry])):
+    for metric, tab in zip(geometry, st.tabs([NUMPY_METRICS[m] for m in geometry])):
         with tab:
             left, right = st.columns(2)
             with left:

@@ -6,325 +6,328 @@ import streamlit as st
 
 import ui
 
-ui.setup_page("Compositional partial correlations", ":material/donut_small:")
+TITLE = "Compositional partial correlations"
+ui.setup_page(TITLE, ":material/donut_small:")
+
+import zlib
 
 import pandas as pd
 
-from covwb.coda.analysis import analyse
-from covwb.coda.biplot import clr_pca
-from covwb.coda.closure import composition_matrix, suggest_parts
-from covwb.coda.contrasts import graphical_lasso_clr, pair_table
-from covwb.coda.demonstrations import reference_independence, subcompositional_incoherence
-from covwb.coda.estimator import METHODS, choose_method
-from covwb.coda.filtering import FILTERS, check_displayable, filter_parts
-from covwb.coda.variation import most_variable_parts
-from covwb.coda.zeros import ZERO_METHODS, replace_zeros, zero_summary
-from covwb.datasets.fingerprint import fingerprint
-from covwb.io.tables import numeric_columns
-from covwb.plots.coda import (
-    ALL_NAMES_UP_TO,
-    bars_figure,
-    biplot_figure,
-    correlation_panels,
-    default_label_count,
-    network_figure,
-    reference_figure,
-    subcomposition_figure,
-    ternary_figure,
-    variation_heatmap,
+from covwb.coda.analysis import (
+    ALL_LABELS_UP_TO,
+    FILTER_CHOICES,
+    MAX_PAIR_ROWS,
+    MAX_PARTS,
+    MAX_REFERENCES,
+    NO_GROUPS,
+    CodaResult,
+    CodaSettings,
+    analyse,
 )
+from covwb.coda.estimator import METHODS
+from covwb.coda.zeros import ZERO_METHODS
+from covwb.plots.coda import coda_figures
 
-MAX_PARTS_SHOWN = 400
-"""Most parts the page draws as matrices; larger tables must be filtered first."""
-MAX_REFERENCES = 30
-"""The reference-independence table uses at most this many reference parts."""
-MAX_PAIR_ROWS = 2000
-"""The pair table shows and exports the pairs with the largest |ρ| up to this many rows."""
+KEY = "coda"
 LARGE_TABLE_PARTS = 50
-"""Above this many parts the variation-array table is built on request only."""
-PROGRESS_ABOVE = 200
-"""Above this many parts the computation shows a progress bar."""
+"""Above this many parts the variation-array table is shown on request only (it is always in the export)."""
+NO_COLOUR = "(none)"
 
-
-def show_table(frame: pd.DataFrame, name: str, settings: dict) -> None:
-    """A result table with its CSV download."""
-    st.dataframe(frame, hide_index=True, height=min(38 + 35 * len(frame), 320))
-    ui.table_download(frame, name, settings)
-
-
-st.title("Compositional partial correlations")
+st.title(TITLE)
 st.caption(
     "Partial correlations between the parts of a composition (oxides, taxa counts, budget shares) that do "
     "not depend on a reference part: ρ_ij = −Ω_ij/√(Ω_ii Ω_jj) with Ω the pseudo-inverse of the clr "
     "covariance (Erb 2020), with basis shrinkage when there are more parts than samples."
 )
 
-dataset = ui.choose_dataset(("table",), key="coda", table_kind="composition")
-data_id = fingerprint(dataset)
+# ---------------------------------------------------------------- data and the settings the page starts from
+linked = ui.settings_from_url(CodaSettings)
+dataset, source = ui.choose_data(("table",), key=KEY, table_kind="composition", initial=linked.source)
+ui.show_dataset_header(dataset, warnings=False)  # the result's warnings hold them
+with ui.user_errors():
+    initial = ui.settings_for_data(linked, source, dataset)
+data_id = source.fingerprint()[:16]
 frame = dataset.frame
-ui.show_dataset_header(dataset)
+columns = [str(c) for c in frame.columns]
+text_columns = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+warnings_slot = st.container()
+progress_slot = st.empty()
 
-numeric = numeric_columns(frame)
-suggested = [p for p in dataset.roles.get("parts", ()) if p in frame.columns] or suggest_parts(frame)
-text_columns = [c for c in frame.columns if c not in numeric]
 
+def run(settings: CodaSettings) -> CodaResult:
+    """The page's one library call, cached step by step, with a progress bar while it runs."""
+    bar = progress_slot.progress(0.0, text="Computing…")
+    with ui.user_errors():
+        result = analyse(
+            settings,
+            dataset,
+            memo=ui.memo(public=dataset.builtin),
+            progress=lambda done, text: bar.progress(done, text=text),
+        )
+    progress_slot.empty()
+    return result
+
+
+def show_table(frame: pd.DataFrame, name: str, settings: CodaSettings) -> None:
+    """A result table with its CSV download."""
+    st.dataframe(frame, hide_index=True, height=min(38 + 35 * len(frame), 320))
+    ui.table_download(frame, name, settings)
+
+
+def automatic(name: str, value, first: CodaResult, base: CodaSettings):
+    """None (automatic) when the widget still shows the value the analysis chose itself, else the value."""
+    return None if getattr(base, name) is None and value == getattr(first.settings, name) else value
+
+
+def view_key(name: str, first: CodaResult) -> str:
+    """Widget key of a view choice: new whenever the value used changes, so the widget shows that value.
+
+    The value used changes when the automatic choice follows other settings (new parts, say), or when a
+    choice that no longer applies falls back to it.
+    """
+    return f"coda-{name}-{data_id}-{zlib.crc32(repr(getattr(first.settings, name)).encode()):08x}"
+
+
+# ---------------------------------------------------------------- parts, zeros and the estimator
 st.header("Parts and zeros")
-parts = st.multiselect("Parts", list(frame.columns), default=suggested, key=f"coda-parts-{data_id}")
-with st.expander("Filter parts (for tables with many parts)", expanded=len(parts) > MAX_PARTS_SHOWN):
+parts = st.multiselect("Parts", columns, default=list(initial.parts or ()), key=f"coda-parts-{data_id}")
+with st.expander("Filter parts (for tables with many parts)", expanded=initial.filter_by != "none"):
     left, right = st.columns(2)
-    use_filter = left.checkbox(
-        "Keep only the top parts", value=len(parts) > MAX_PARTS_SHOWN, key=f"coda-filter-{data_id}"
+    filters = list(FILTER_CHOICES)
+    filter_by = left.selectbox(
+        "Keep only the top parts",
+        filters,
+        index=filters.index(initial.filter_by or "none"),
+        format_func=FILTER_CHOICES.get,
+        key=f"coda-filter-{data_id}",
     )
-    filter_by = left.selectbox("Rank parts by", list(FILTERS), format_func=FILTERS.get, key="coda-filter-by")
-    keep = int(right.number_input("Parts kept", 3, 5000, min(100, max(3, len(parts))), key=f"coda-keep-{data_id}"))
+    keep = int(right.number_input("Parts kept", 3, MAX_PARTS, initial.keep, key=f"coda-keep-{data_id}"))
 left, middle, right = st.columns(3)
-zero_method = left.selectbox("Zero replacement", list(ZERO_METHODS), format_func=ZERO_METHODS.get, key="coda-zeros")
+zero_methods = list(ZERO_METHODS)
+zero_method = left.selectbox(
+    "Zero replacement",
+    zero_methods,
+    index=zero_methods.index(initial.zero_method),
+    format_func=ZERO_METHODS.get,
+    key="coda-zeros",
+)
 delta = middle.number_input(
     "δ for multiplicative replacement (0 = 1/D²)",
     0.0,
     0.5,
-    0.0,
+    initial.delta or 0.0,
     format="%.6f",
     key="coda-delta",
     disabled=zero_method != "multiplicative",
 )
-pseudo = middle.number_input(
-    "Pseudo-count", 1e-6, 100.0, 0.5, key="coda-pseudo", disabled=zero_method != "pseudo-count"
+pseudo_count = middle.number_input(
+    "Pseudo-count", 1e-6, 100.0, initial.pseudo_count, key="coda-pseudo", disabled=zero_method != "pseudo-count"
 )
 max_zero = right.slider(
-    "Drop parts with more zeros than (fraction of samples)", 0.0, 1.0, 1.0, 0.05, key="coda-max-zero"
+    "Drop parts with more zeros than (fraction of samples)",
+    0.0,
+    1.0,
+    initial.max_zero_fraction,
+    0.05,
+    key="coda-max-zero",
 )
-method = st.selectbox("Partial-correlation estimator", list(METHODS), format_func=METHODS.get, key="coda-method")
-
-with ui.user_errors():
-    amounts = composition_matrix(frame, parts)
-    if use_filter:
-        amounts, parts = filter_parts(amounts, parts, filter_by, keep)
-    check_displayable(len(parts), MAX_PARTS_SHOWN)
-    zeros = zero_summary(amounts, parts)
-    replaced = replace_zeros(
-        amounts, parts, zero_method, delta=delta or None, pseudo_count=pseudo, max_zero_fraction=max_zero
-    )
-
-settings = {
-    "page": "Compositional partial correlations",
-    "dataset": dataset.name,
-    "source": dataset.source,
-    "data_id": data_id,
-    "parts": list(replaced.parts),
-    "filter": {"by": filter_by, "keep": keep} if use_filter else None,
-    **replaced.settings,
-}
-names = list(replaced.parts)
-n, D = replaced.values.shape
-st.caption(
-    ui.plain(
-        f"{n} samples × {D} parts · {zeros.total} zeros replaced by {zero_method}"
-        + (
-            f" · dropped for too many zeros: {', '.join(replaced.settings['dropped_parts'])}"
-            if replaced.settings["dropped_parts"]
-            else ""
-        )
-    )
+methods = list(METHODS)
+method = st.selectbox(
+    "Partial-correlation estimator",
+    methods,
+    index=methods.index(initial.method),
+    format_func=METHODS.get,
+    key="coda-method",
 )
-for warning in replaced.warnings:
-    st.warning(warning)
-if zeros.total:
-    fig = bars_figure(
-        {"zeros": zeros.per_part["zeros"].to_numpy()},
-        zeros.per_part["part"].tolist(),
-        title="Zeros per part",
-        yaxis="samples with a zero",
-    )
-    ui.show_figure(fig, "zeros-per-part", settings)
-    show_table(zeros.per_part, "zeros-per-part", settings)
-
+zeros_box = st.container()
 with ui.user_errors():
-    key = ("coda-analysis", repr(sorted(settings.items())), fingerprint(replaced.values), method)
-    if D > PROGRESS_ABOVE:
-        bar = st.progress(0.0, text="Starting…")
-        result = ui.session_cached(
-            key,
-            lambda: analyse(
-                replaced.values, names, method, settings=settings, progress=lambda f, t: bar.progress(f, text=t)
-            ),
-            public=dataset.builtin,
-        )
-        bar.empty()
-    else:
-        result = ui.session_cached(
-            key, lambda: analyse(replaced.values, names, method, settings=settings), public=dataset.builtin
-        )
-settings = result.settings
-partial = result.partial
-for warning in result.warnings:
-    st.warning(warning)
+    base = CodaSettings(
+        source=source,
+        parts=tuple(parts),
+        filter_by=filter_by,
+        keep=keep,
+        zero_method=zero_method,
+        delta=delta or None,
+        pseudo_count=float(pseudo_count),
+        max_zero_fraction=float(max_zero),
+        method=method,
+        glasso_alpha=initial.glasso_alpha,
+        threshold=initial.threshold,
+        edge_labels=initial.edge_labels,
+        ray_labels=initial.ray_labels,
+        pair=initial.pair,
+        dropped=initial.dropped,
+        colour_by=initial.colour_by,
+        ternary=initial.ternary,
+    )
+first = run(base)  # the view choices below start from the values this analysis chose
+names = list(first.parts)
+D = len(names)
 
+# ---------------------------------------------------------------- sections: their widgets now, their figures below
 st.header("Variation array")
-left, right = st.columns([2, 1])
-with left:
-    ui.show_figure(
-        variation_heatmap(result.variation.variances, result.variation.means, names), "variation-array", settings
-    )
-with right:
-    st.metric("Total variance", f"{result.total_variance:.6g}", help="Sum of the clr variances")
-    summary = pd.DataFrame(
-        {
-            "part": names,
-            "centre": result.centre,
-            "clr_variance": result.clr_variances,
-            "partial_variance": partial.partial_variances_,
-        }
-    )
-    show_table(summary, "centre-and-variances", settings)
-with st.expander("Variation array as a table (variances above the diagonal, means below)"):
-    if D <= LARGE_TABLE_PARTS or st.toggle("Build the table", key="coda-variation-table"):
-        variation_table = pd.DataFrame(result.variation.combined(), index=names, columns=names)
-        show_table(variation_table.reset_index(names="part"), "variation-array-table", settings)
-
+variation_box = st.container()
 st.header("Correlations side by side")
-shrink_note = (
-    f" (λ = {settings['lambda']:.4f}, λ_var = {settings['lambda_var']:.4f})"
-    if partial.method_ == "basis-shrinkage"
-    else ""
-)
-st.caption(f"Partial correlations by {METHODS[partial.method_]}{shrink_note}.")
-fig = correlation_panels(
-    {
-        "Raw proportions (Pearson)": result.proportion_correlation,
-        "clr (Pearson)": result.clr_correlation,
-        "Partial (given all other parts)": partial.partial_correlation_,
-    },
-    names,
-    title="Spurious, marginal and partial correlation of the parts",
-)
-ui.show_figure(fig, "correlations", settings)
-pairs = pair_table(
-    {
-        "partial_correlation": partial.partial_correlation_,
-        "clr_correlation": result.clr_correlation,
-        "proportion_correlation": result.proportion_correlation,
-        "proportionality_rho_p": result.proportionality,
-    },
-    names,
-)
-if len(pairs) > MAX_PAIR_ROWS:
-    st.caption(f"The {MAX_PAIR_ROWS} pairs with the largest |partial correlation| of {len(pairs)}.")
-show_table(pairs.head(MAX_PAIR_ROWS), "pairs", {**settings, "pairs_shown": min(len(pairs), MAX_PAIR_ROWS)})
+correlations_box = st.container()
 
 st.header("Partial-correlation network")
 left, right = st.columns(2)
-threshold = left.slider("Draw edges with |ρ| at least", 0.0, 1.0, 0.3, 0.01, key="coda-threshold")
+threshold = left.slider("Draw edges with |ρ| at least", 0.0, 1.0, base.threshold, 0.01, key="coda-threshold")
+edge_max = min(100, D * (D - 1) // 2)
 edge_labels = right.slider(
     "Label the strongest edges (and name their parts)",
     0,
-    min(100, D * (D - 1) // 2),
-    min(default_label_count(D), D * (D - 1) // 2),
+    edge_max,
+    min(first.settings.edge_labels, edge_max),
     key=f"coda-edge-labels-{D}",
-    help=f"Above {ALL_NAMES_UP_TO} parts only the parts at the ends of the labelled edges are named; "
+    help=f"Above {ALL_LABELS_UP_TO} parts only the parts at the ends of the labelled edges are named; "
     "every part shows its name on hover.",
 )
-ui.show_figure(
-    network_figure(partial.partial_correlation_, names, threshold, title="Partial correlations", n_labels=edge_labels),
-    "network",
-    {**settings, "threshold": threshold, "labelled_edges": edge_labels},
-)
-with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)"):
-    if st.checkbox("Fit the graphical lasso", value=False, key="coda-glasso"):
-        alpha = st.slider("ℓ1 penalty (correlation units)", 0.01, 0.95, 0.2, 0.01, key="coda-alpha")
-        with ui.user_errors():
-            graph = ui.session_cached(
-                ("coda-glasso", key, alpha), lambda: graphical_lasso_clr(replaced.values, alpha), public=dataset.builtin
-            )
-        ui.show_figure(
-            network_figure(graph.pcor, names, 1e-9, title=f"Graphical lasso, α = {alpha:g}", n_labels=edge_labels),
-            "glasso-network",
-            {**settings, **graph.settings, "labelled_edges": edge_labels},
-        )
+network_box = st.container()
+with st.expander("Sparse graphical model on clr (scikit-learn GraphicalLasso)", expanded=base.glasso_alpha is not None):
+    fit_glasso = st.checkbox("Fit the graphical lasso", value=base.glasso_alpha is not None, key="coda-glasso")
+    alpha = base.glasso_alpha or 0.2
+    if fit_glasso:
+        alpha = st.slider("ℓ1 penalty (correlation units)", 0.01, 0.95, alpha, 0.01, key="coda-alpha")
+    glasso_box = st.container()
 
 st.header("Partial variances")
-ui.show_figure(
-    bars_figure(
-        {"clr variance": result.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances_},
-        names,
-        title="clr variance and partial variance of each part",
-        yaxis="variance",
-        log=True,
-    ),
-    "partial-variances",
-    settings,
-)
+variances_box = st.container()
 
-exact_possible = choose_method("auto", n, D) == "exact"
 st.header("Reference independence")
-if not exact_possible:
-    st.info(
-        "Reference independence and the subcomposition explorer use exact partial correlations, which need "
-        "more samples than parts; filter the parts to fewer than the samples."
-    )
-else:
-    top = pairs.iloc[0]
-    left, right = st.columns(2)
-    part_i = left.selectbox("First part", names, index=names.index(top.part_i), key=f"coda-ref-i-{data_id}")
-    part_j = right.selectbox("Second part", names, index=names.index(top.part_j), key=f"coda-ref-j-{data_id}")
-    with ui.user_errors():
-        table = ui.session_cached(
-            ("coda-reference", key, part_i, part_j),
-            lambda: reference_independence(replaced.values, names, part_i, part_j, max_references=MAX_REFERENCES),
-            public=dataset.builtin,
-        )
-    pair_settings = {**settings, "pair": [part_i, part_j]}
-    st.caption(
-        f"For every reference r (at most {MAX_REFERENCES}, evenly spread), log(x_i/x_r) and log(x_j/x_r) "
-        "are regressed on all other log(x_k/x_r); the residual correlation is the same for every r and "
-        "equals the partial correlation."
-    )
-    ui.show_figure(reference_figure(table, (part_i, part_j)), "reference-independence", pair_settings)
-    show_table(table, "reference-independence", pair_settings)
-
+pair = first.settings.pair
+reference_box = st.container()
+dropped = first.settings.dropped
+if first.reference is not None:
+    with reference_box:
+        left, right = st.columns(2)
+        part_i = left.selectbox("First part", names, index=names.index(pair[0]), key=view_key("pair", first) + "-i")
+        part_j = right.selectbox("Second part", names, index=names.index(pair[1]), key=view_key("pair", first) + "-j")
+    pair = (part_i, part_j)
     st.header("Subcomposition explorer")
-    default_drop = most_variable_parts(result.clr_variances, names, 2) if D >= 5 else []
-    dropped = st.multiselect("Drop parts", names, default=default_drop, key=f"coda-drop-{data_id}")
-    with ui.user_errors():
-        sub = ui.session_cached(
-            ("coda-subcomposition", key, tuple(dropped)),
-            lambda: subcompositional_incoherence(replaced.values, names, [p for p in names if p not in dropped]),
-            public=dataset.builtin,
-        )
-    sub_settings = {**settings, "dropped_from_subcomposition": dropped}
-    ui.show_figure(subcomposition_figure(sub), "subcomposition", sub_settings)
-    show_table(sub, "subcomposition", sub_settings)
+    dropped = tuple(
+        st.multiselect("Drop parts", names, default=list(first.settings.dropped), key=view_key("dropped", first))
+    )
+    subcomposition_box = st.container()
 
 st.header("Compositional biplot")
-group_options = ["(none)", *text_columns]
-suggested_group = next((g for g in dataset.roles.get("group", ()) if g in text_columns), "(none)")
-group = st.selectbox(
-    "Colour samples by", group_options, index=group_options.index(suggested_group), key=f"coda-group-{data_id}"
+colour_options = [NO_COLOUR, *text_columns]
+colour = st.selectbox(
+    "Colour samples by",
+    colour_options,
+    index=colour_options.index(first.settings.colour_by or NO_COLOUR),
+    key=f"coda-group-{data_id}",
 )
-groups = None if group == "(none)" else frame[group].astype(str).tolist()
 ray_labels = st.slider(
     "Name the parts with the longest rays",
     0,
     D,
-    default_label_count(D),
+    min(first.settings.ray_labels, D),
     key=f"coda-ray-labels-{D}",
     help="The other parts are drawn as thin grey rays that show their name on hover.",
 )
-pca = clr_pca(replaced.values, 2)
-ui.show_figure(
-    biplot_figure(pca.scores, pca.loadings, pca.explained, names, groups, n_labels=ray_labels),
-    "biplot",
-    {**settings, "colour_by": group, "named_parts": ray_labels},
-)
-
+biplot_box = st.container()
 st.header("Ternary diagram")
-three = st.multiselect("Three parts", names, default=names[:3], max_selections=3, key=f"coda-ternary-{data_id}")
-if len(three) == 3:
-    columns = [names.index(p) for p in three]
-    ui.show_figure(
-        ternary_figure(replaced.values[:, columns], three, groups),
-        "ternary",
-        {**settings, "ternary_parts": three, "colour_by": group},
+ternary = st.multiselect(
+    "Three parts", names, default=list(first.settings.ternary), max_selections=3, key=view_key("ternary", first)
+)
+ternary_box = st.container()
+
+# ---------------------------------------------------------------- the analysis with the view chosen above
+with ui.user_errors():
+    settings = base.replace(
+        glasso_alpha=float(alpha) if fit_glasso else None,
+        threshold=float(threshold),
+        edge_labels=automatic("edge_labels", edge_labels, first, base),
+        ray_labels=automatic("ray_labels", ray_labels, first, base),
+        pair=automatic("pair", pair, first, base) if pair[0] != pair[1] else base.pair,  # two parts are needed
+        dropped=automatic("dropped", dropped, first, base),
+        colour_by=automatic("colour_by", NO_GROUPS if colour == NO_COLOUR else colour, first, base),
+        ternary=automatic("ternary", tuple(ternary), first, base),
     )
-else:
-    st.info("Choose three parts.")
+result = first if settings == base else run(settings)
+shown = result.settings
+stats, partial = result.statistics, result.statistics.partial
+figures = coda_figures(result)
+tables = result.tables()
+with warnings_slot:  # with the view choices of the link or the last run that no longer applied, if any
+    ui.show_warnings([*result.warnings, *(w for w in first.warnings if w not in result.warnings)])
+
+with zeros_box:
+    replaced = result.replacement
+    dropped_for_zeros = replaced["dropped_parts"]
+    st.caption(
+        ui.plain(
+            f"{result.values.shape[0]} samples × {D} parts · {replaced['zeros_replaced']} zeros replaced by "
+            f"{replaced['zero_method']}"
+            + (f" · dropped for too many zeros: {', '.join(dropped_for_zeros)}" if dropped_for_zeros else "")
+        )
+    )
+    if "zeros-per-part" in figures:
+        ui.show_figure(figures["zeros-per-part"], "zeros-per-part", settings)
+        show_table(tables["zeros_per_part"], "zeros_per_part", settings)
+
+with variation_box:
+    left, right = st.columns([2, 1])
+    with left:
+        ui.show_figure(figures["variation-array"], "variation-array", settings)
+    with right:
+        st.metric("Total variance", f"{stats.total_variance:.6g}", help="Sum of the clr variances")
+        show_table(tables["centre_and_variances"], "centre_and_variances", settings)
+    with st.expander("Variation array as a table (variances above the diagonal, means below)"):
+        if D <= LARGE_TABLE_PARTS or st.toggle("Build the table", key="coda-variation-table"):
+            show_table(tables["variation_array"], "variation_array", settings)
+
+with correlations_box:
+    shrink_note = (
+        f" (λ = {partial.shrinkage_:.4f}, λ_var = {partial.variance_shrinkage_:.4f})"
+        if partial.method_ == "basis-shrinkage"
+        else ""
+    )
+    st.caption(f"Partial correlations by {METHODS[partial.method_]}{shrink_note}.")
+    ui.show_figure(figures["correlations"], "correlations", settings)
+    if len(result.pairs) > MAX_PAIR_ROWS:
+        st.caption(f"The {MAX_PAIR_ROWS} pairs with the largest |partial correlation| of {len(result.pairs)}.")
+    show_table(tables["pairs"], "pairs", settings)
+
+with network_box:
+    ui.show_figure(figures["network"], "network", settings)
+with glasso_box:
+    if "glasso-network" in figures:
+        st.caption(f"{result.graph.edges} edges; {result.graph.settings['iterations']} iterations.")
+        ui.show_figure(figures["glasso-network"], "glasso-network", settings)
+
+with variances_box:
+    ui.show_figure(figures["partial-variances"], "partial-variances", settings)
+
+with reference_box:
+    for note in result.notes:
+        st.info(ui.plain(note))
+    if pair[0] == pair[1]:
+        st.info("Choose two different parts; the table shows the pair chosen before.")
+    if result.reference is not None:
+        st.caption(
+            f"For every reference r (at most {MAX_REFERENCES}, evenly spread), log(x_i/x_r) and log(x_j/x_r) "
+            "are regressed on all other log(x_k/x_r); the residual correlation is the same for every r and "
+            "equals the partial correlation."
+        )
+        ui.show_figure(figures["reference-independence"], "reference-independence", settings)
+        show_table(tables["reference_independence"], "reference_independence", settings)
+if first.reference is not None:
+    with subcomposition_box:
+        if result.subcomposition is not None:
+            ui.show_figure(figures["subcomposition"], "subcomposition", settings)
+            show_table(tables["subcomposition"], "subcomposition", settings)
+
+with biplot_box:
+    ui.show_figure(figures["biplot"], "biplot", settings)
+with ternary_box:
+    if "ternary" in figures:
+        ui.show_figure(figures["ternary"], "ternary", settings)
+    else:
+        st.info("Choose three parts.")
+
+# ---------------------------------------------------------------- the link and the analysis export
+ui.settings_to_url(settings, defaults=CodaSettings(source=source).resolve(dataset)[0])
+with st.sidebar:
+    ui.export_analysis(settings, result, call=analyse, title=TITLE, figures=figures, data=dataset)

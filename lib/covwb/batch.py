@@ -61,6 +61,18 @@ import numpy as np
 
 from covwb.errors import WorkbenchError
 
+__all__ = [
+    "DEFAULT_PIPELINES",
+    "EXTRA_COLUMNS",
+    "MOABB_COLUMNS",
+    "BatchResult",
+    "build_parser",
+    "main",
+    "plan_acm_batch",
+    "read_recording",
+    "recording_files",
+]
+
 MOABB_COLUMNS = (
     "score",
     "time",

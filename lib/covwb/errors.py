@@ -7,6 +7,16 @@ and show ``str(error)`` with ``st.error``; nothing else is shown to the user.
 
 from __future__ import annotations
 
+__all__ = [
+    "DataSourceError",
+    "EEGFormatError",
+    "ExportError",
+    "ParameterError",
+    "SPDInputError",
+    "TableFormatError",
+    "WorkbenchError",
+]
+
 
 class WorkbenchError(ValueError):
     """Base class of every user-facing error raised by ``covwb``."""

@@ -42,13 +42,22 @@ import numpy as np
 import pandas as pd
 
 from covwb.covariance.estimators import ESTIMATORS, Spectrum, correlation, covariance, covariances, spectrum
-from covwb.covariance.geometry import METRICS, GeometrySummary, mean_covariance, summarise_geometry
+from covwb.covariance.geometry import NUMPY_METRICS, GeometrySummary, mean_covariance, summarise_geometry
 from covwb.datasets.types import EEGDataset, SPDStack, TableDataset
 from covwb.eeg.epochs import EpochSettings
 from covwb.eeg.events import TrialEvents
 from covwb.errors import ParameterError, WorkbenchError
 from covwb.settings import Settings, setting
 from covwb.sources import SIMULATED_EEG, BuiltinSource, DataSource
+
+__all__ = [
+    "Exploration",
+    "ExplorerSettings",
+    "RecordingExploration",
+    "StackExploration",
+    "TableExploration",
+    "explore",
+]
 
 T = TypeVar("T")
 Memo = Callable[[tuple[Hashable, ...], Callable[[], Any]], Any]
@@ -103,7 +112,7 @@ class ExplorerSettings(Settings):
     shrinkage : float
         Intensity in [0, 1] of the ``"shrinkage"`` estimator.
     metrics : tuple of str
-        Metrics of the geometry views, keys of :data:`covwb.covariance.geometry.METRICS`.
+        Metrics of the geometry views, keys of :data:`covwb.covariance.geometry.NUMPY_METRICS`.
     """
 
     source: DataSource = BuiltinSource(SIMULATED_EEG)
@@ -116,7 +125,7 @@ class ExplorerSettings(Settings):
     matrix: int = setting(0, label="Matrix", low=0)
     estimator: str = setting("sample", label="Covariance estimator", choices=ESTIMATORS)
     shrinkage: float = setting(0.1, label="Shrinkage", low=0.0, high=1.0)
-    metrics: tuple[str, ...] = setting(tuple(METRICS), label="Metrics", choices=METRICS)
+    metrics: tuple[str, ...] = setting(tuple(NUMPY_METRICS), label="Metrics", choices=NUMPY_METRICS)
 
     def resolve(self, data: Any) -> tuple[ExplorerSettings, tuple[str, ...]]:
         """Explicit settings for ``data``: automatic values filled, values the data cannot take replaced.
@@ -420,6 +429,15 @@ def explore(
         A setting the data cannot take (a column or channel it lacks, a band above its Nyquist frequency).
     DataSourceError
         ``data`` is None and an uploaded file is missing or differs from the recorded one.
+
+    Examples
+    --------
+    >>> from covwb.sources import BuiltinSource
+    >>> result = explore(ExplorerSettings(source=BuiltinSource("pottery"), metrics=()))
+    >>> type(result).__name__, sorted(result.tables()), result.warnings
+    ('TableExploration', ['correlation', 'covariance', 'covariance_summary', 'eigenvalues', 'summary'], ())
+    >>> result.settings.columns[:3]  # automatic values made explicit
+    ('Al2O3', 'Fe2O3', 'MgO')
     """
     dataset = settings.source.load() if data is None else data
     resolved, notes = settings.resolve(dataset)
@@ -593,13 +611,13 @@ def _geometry(
                 (*key, metric),
                 lambda metric=metric: _recorded(lambda: summarise_geometry(covs, metric)),
                 done,
-                f"{METRICS[metric]} distances and embedding…",
+                f"{NUMPY_METRICS[metric]} distances and embedding…",
             )
         except WorkbenchError as error:
             return found, notes, str(error)
         found[metric] = summary
         notes.extend(summary.warnings)
-        notes.extend(f"The {METRICS[metric].lower()} mean: {message}" for message in messages)
+        notes.extend(f"The {NUMPY_METRICS[metric].lower()} mean: {message}" for message in messages)
     return found, notes, None
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+__all__ = ["limit_threads"]
+
 _THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",

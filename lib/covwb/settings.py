@@ -77,6 +77,8 @@ import numpy as np
 
 from covwb.errors import ParameterError
 
+__all__ = ["Settings", "setting"]
+
 S = TypeVar("S", bound="Settings")
 
 _MAX_QUERY_CHARS = 20_000
@@ -141,6 +143,15 @@ class Settings:
     Subclasses are ``@dataclass(frozen=True)`` classes; they must not define ``__post_init__`` (override
     :meth:`check` instead). A subclass that is one member of a union (like the data sources) sets the class
     attribute ``tag``, which names it in documents and links.
+
+    Examples
+    --------
+    >>> from covwb.eeg import EpochSettings
+    >>> settings = EpochSettings(tmax=3)  # coerced to its declared type
+    >>> settings
+    EpochSettings(classes=None, tmin=0.5, tmax=3.0, band=(8.0, 35.0), channels=None)
+    >>> settings.to_query(), EpochSettings.from_dict(settings.to_dict()) == settings, len(settings.fingerprint())
+    ({'tmax': '3.0'}, True, 64)
     """
 
     tag: ClassVar[str] = ""

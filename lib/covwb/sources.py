@@ -39,6 +39,14 @@ from covwb.errors import DataSourceError, ParameterError
 from covwb.io.uploads import UploadedBytes, safe_basename
 from covwb.settings import Settings, setting
 
+__all__ = [
+    "READERS",
+    "BuiltinSource",
+    "DataSource",
+    "SourceFile",
+    "UploadSource",
+]
+
 READERS: dict[str, str] = {
     "table": "covwb.io.tables:read_table",
     "eeg": "covwb.io.eeg:read_eeg",
@@ -64,6 +72,12 @@ class BuiltinSource(Settings):
         :data:`covwb.datasets.tables.BUILTIN_TABLES` (``"pottery"``).
     seed : int
         Seed of the generated recording, 0 to 2**31 - 1; must stay 0 for the tables, which are not generated.
+
+    Examples
+    --------
+    >>> source = BuiltinSource("pottery")
+    >>> source.load().frame.shape, source.to_query()
+    ((45, 9), {'name': 'pottery'})
     """
 
     tag = "builtin"

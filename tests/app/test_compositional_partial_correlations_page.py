@@ -1,4 +1,5 @@
-"""The compositional partial-correlation page as a person uses it: built-in tables, cups, count uploads, bad files."""
+"""The compositional partial-correlation page as a person uses it: built-in tables, cups, count uploads, bad files,
+links and the analysis export."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from covwb.coda.analysis import CodaSettings
 from covwb.datasets.tables import BUILTIN_TABLES
+from covwb.sources import BuiltinSource
+from tests.app.exports import Downloads, exported_settings, linked, rerun_script, same_tables
 from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,7 +145,7 @@ def test_too_many_parts_are_filtered_or_explained() -> None:
     # 100 parts kept: the 2000 strongest of the 4950 pairs are listed
     assert len(_table(at, "partial_correlation")) == 2000
     assert any("of 4950" in c.value for c in at.caption)
-    widget(at.checkbox, "Keep only the top parts").uncheck().run()
+    widget(at.selectbox, "Keep only the top parts").set_value("none").run()
     assert not at.exception
     assert len(at.error) == 1 and "variance or prevalence" in at.error[0].value
 
@@ -165,3 +170,142 @@ def test_text_column_chosen_as_part_is_refused() -> None:
     assert_clean(at)
     widget(at.multiselect, "Parts").select("site").run()
     assert len(at.error) == 1 and "not numeric" in at.error[0].value
+
+
+# --------------------------------------------------------------------------- links and the analysis export
+
+ZIP_NAME = "Compositional_partial_correlations_analysis.zip"
+FGL_LINK = {
+    "source": "builtin",
+    "source.name": "fgl",
+    "method": "basis-shrinkage",
+    "threshold": "0.2",
+    "pair": '["Ca","Si"]',
+    "glasso_alpha": "0.3",
+}
+
+
+def _fgl_page() -> AppTest:
+    at = _page()
+    at.sidebar.selectbox(key="coda-builtin").set_value(BUILTIN_TABLES["fgl"].name).run()
+    at.selectbox(key="coda-method").set_value("basis-shrinkage").run()
+    at.slider(key="coda-threshold").set_value(0.2).run()
+    widget(at.selectbox, "First part").set_value("Ca").run()
+    at.checkbox(key="coda-glasso").check().run()
+    at.slider(key="coda-alpha").set_value(0.3).run()
+    return at
+
+
+def test_a_link_reopens_the_same_view_and_exports_the_same_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    downloads = Downloads(monkeypatch)
+    at = _fgl_page()
+    assert_clean(at)
+    assert at.query_params == FGL_LINK
+    shown = CodaSettings.from_dict(exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "first")))
+    assert shown == CodaSettings(
+        source=BuiltinSource("fgl"),
+        parts=("Na", "Mg", "Al", "Si", "K", "Ca", "Ba", "Fe"),
+        filter_by="none",
+        method="basis-shrinkage",
+        threshold=0.2,
+        pair=("Ca", "Si"),
+        glasso_alpha=0.3,
+        colour_by="type",
+    )
+    # the warning of the zeros of this table is shown
+    assert any("392 of 1712 values (22.9%) were zero" in w.value for w in at.warning)
+
+    again = linked(PAGE, dict(at.query_params))
+    assert_clean(again)
+    assert again.sidebar.selectbox(key="coda-builtin").value == BUILTIN_TABLES["fgl"].name
+    assert again.selectbox(key="coda-method").value == "basis-shrinkage"
+    assert widget(again.selectbox, "First part").value == "Ca" and again.slider(key="coda-alpha").value == 0.3
+    assert again.query_params == at.query_params
+    assert charts(again) == charts(at) == 10
+    assert CodaSettings.from_dict(exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "second"))) == shown
+    pairs = _table(again, "partial_correlation")
+    pd.testing.assert_frame_equal(pairs, _table(at, "partial_correlation"))
+
+
+def test_bad_link_values_give_a_message_and_the_defaults() -> None:
+    at = linked(
+        PAGE,
+        {
+            "source": "builtin",
+            "source.name": "pottery",
+            "method": "lda",
+            "threshold": "a lot",
+            "parts": '["Al2O3","no such oxide","CaO"]',
+            "pair": '["MgO","MgO"]',
+            "job": "kept for its owner",
+        },
+    )
+    assert not at.exception and not at.error
+    notes = [w.value for w in at.warning]
+    assert any(n.startswith("The link's Partial-correlation estimator was not used") for n in notes)
+    assert any("Smallest |ρ| drawn" in n for n in notes)
+    assert any("do not fit together" in n and "two different parts" in n for n in notes)
+    assert at.selectbox(key="coda-method").value == "auto"
+    assert at.query_params["job"] == "kept for its owner" and "method" not in at.query_params
+
+
+def test_a_part_left_out_of_a_linked_view_choice_is_said_and_chosen_again() -> None:
+    at = linked(PAGE, {"source": "builtin", "source.name": "pottery", "ternary": '["Al2O3","BaO","MnO"]'})
+    assert_clean(at)
+    assert widget(at.multiselect, "Three parts").value == ["Al2O3", "BaO", "MnO"]
+    widget(at.multiselect, "Parts").set_value(["Al2O3", "Fe2O3", "MgO", "CaO", "MnO"]).run()
+    assert not at.exception and not at.error
+    assert any("Ternary parts: the part 'BaO' is not among the parts analysed" in w.value for w in at.warning)
+    assert widget(at.multiselect, "Three parts").value == ["Al2O3", "Fe2O3", "MgO"]
+    at.run()
+    assert_clean(at)
+    assert not any("Ternary parts" in w.value for w in at.warning)
+
+
+def test_exported_builtin_analysis_reruns_to_the_same_tables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    downloads = Downloads(monkeypatch)
+    at = linked(PAGE, FGL_LINK)
+    assert_clean(at)
+    folder = downloads.analysis(ZIP_NAME, tmp_path)
+    done = rerun_script(folder)
+    assert done.returncode == 0, done.stderr
+    assert "Warning: 392 of 1712 values" in done.stdout
+    assert same_tables(folder) == {}
+    names = {p.stem for p in (folder / "tables").glob("*.csv")}
+    assert {"pairs", "partial_correlation", "glasso_partial_correlation", "reference_independence"} <= names
+    report = (folder / "report.html").read_text()
+    assert report.count('class="figure"') == charts(at)
+
+
+def test_an_uploaded_count_table_exports_and_reruns_from_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A 289 × 127 mostly-zero OTU table whose header row is the taxa's numbers (0, 1, 2, ...)."""
+    downloads = Downloads(monkeypatch)
+    rng = np.random.default_rng(3)
+    counts = rng.negative_binomial(0.2, 0.1, size=(289, 127))
+    data = _csv([str(k) for k in range(127)], counts)
+    at = _upload("otus.csv", data)
+    at.selectbox(key="coda-zeros").set_value("pseudo-count").run()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="coda-table-header").value == "auto"
+    assert any(c.value.startswith("289 samples × 127 parts") for c in at.caption)
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
+    (folder / "otus.csv").write_bytes(data)
+    done = rerun_script(folder)
+    assert done.returncode == 0, done.stderr
+    assert same_tables(folder) == {}
+    (folder / "otus.csv").write_bytes(data.replace(b"\n0,", b"\n1,", 1))
+    refused = rerun_script(folder)
+    assert refused.returncode == 1 and "differs from the one" in refused.stderr and "Traceback" not in refused.stderr
+
+    link = dict(at.query_params)
+    assert link["source"] == "upload" and link["zero_method"] == "pseudo-count"
+    reopened = linked(PAGE, link)
+    assert "This link was made for 'otus.csv'" in reopened.info[0].value
+    reopened.sidebar.get("file_uploader")[0].set_value(("otus.csv", data, "text/csv"))
+    reopened.run()
+    assert_clean(reopened)
+    assert reopened.selectbox(key="coda-zeros").value == "pseudo-count"

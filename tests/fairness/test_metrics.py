@@ -18,7 +18,7 @@ from covwb.fairness.metrics import (
     dependence_rows,
     dependence_statistics,
     dependence_warnings,
-    evaluate,
+    evaluate_predictions,
     group_table,
     independence_rejected,
     independence_wording,
@@ -150,7 +150,7 @@ def test_evaluate_collects_every_metric() -> None:
     encoded = _two_groups(100)
     rng = np.random.default_rng(4)
     y = rng.integers(0, 2, 100).astype(float)
-    result = evaluate("binary", y, rng.uniform(size=100), encoded, n_permutations=9)
+    result = evaluate_predictions("binary", y, rng.uniform(size=100), encoded, n_permutations=9)
     assert {"roc_auc", "brier", "accuracy", "jsd", "uf", "dp_gap", "dcor", "ccdcov", "jdcov", "perm_p"} <= set(
         result.metrics
     )

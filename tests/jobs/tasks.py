@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -114,3 +115,23 @@ def blas_threads(_: int) -> int:
     from threadpoolctl import threadpool_info
 
     return max((pool["num_threads"] for pool in threadpool_info()), default=1)
+
+
+GATE = threading.Event()
+"""Holds :func:`after_gate` until set (for jobs whose tasks run in the test's own process)."""
+
+
+def after_gate(value: float) -> float:
+    """``value``, once :data:`GATE` is set (at most 30 s later)."""
+    GATE.wait(30)
+    return value
+
+
+def gated_preview_plan() -> Plan:
+    """Task "a" returns 1 at once, task "b" 2 once :data:`GATE` is set; the preview lists the finished tasks."""
+    return Plan(
+        tasks=(Task(key="a", fn=row_sum, args=(np.ones((1, 1)), 0)), Task(key="b", fn=after_gate, args=(2.0,))),
+        combine=lambda results: sum(results.values()),
+        name="gated",
+        preview=sorted,
+    )

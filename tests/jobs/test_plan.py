@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from functools import partial
 
@@ -50,6 +51,17 @@ def test_two_stages_give_the_same_result_in_process_and_in_workers(n_jobs: int) 
     assert any(f == pytest.approx(0.8) for f in fractions)
     assert sum("done" in text for _, text in seen) == len(X) + 1
     assert "left" in seen[1][1]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_preview_shows_the_finished_tasks_of_its_stage_after_each_one(n_jobs: int) -> None:
+    X = np.random.default_rng(0).normal(size=(6, 50))
+    shown: list[list[str]] = []
+    result = run_plan(dataclasses.replace(_search_plan(X), preview=sorted), n_jobs=n_jobs, preview=shown.append)
+    assert result == run_plan(_search_plan(X))
+    assert [len(keys) for keys in shown] == [1, 2, 3, 4, 5, 6]  # the refit stage has no preview
+    assert shown[-1] == [str(i) for i in range(6)]
+    assert run_plan(_search_plan(X), preview=shown.append) == result and len(shown) == 6
 
 
 def test_progress_counts_weight_not_tasks() -> None:

@@ -13,7 +13,7 @@ import pytest
 from covwb.errors import ParameterError
 from covwb.jobs import JobNotDone, JobNotFound, JobRegistry, Plan, run_plan
 from covwb.jobs.plan import Cancelled
-from tests.jobs.tasks import failing_plan, search_plan, sleepy_plan
+from tests.jobs.tasks import GATE, failing_plan, gated_preview_plan, search_plan, sleepy_plan
 
 
 class InProcess:
@@ -22,8 +22,8 @@ class InProcess:
     def __init__(self) -> None:
         self.cancelled: list[str] = []
 
-    def run(self, plan: Plan, *, prefix: str, progress: Any, stop: threading.Event) -> Any:
-        return run_plan(plan, progress=progress, should_stop=stop.is_set)
+    def run(self, plan: Plan, *, prefix: str, progress: Any, stop: threading.Event, preview: Any = None) -> Any:
+        return run_plan(plan, progress=progress, should_stop=stop.is_set, preview=preview)
 
     def cancel(self, prefix: str) -> None:
         self.cancelled.append(prefix)
@@ -36,12 +36,12 @@ class Gate(InProcess):
         super().__init__()
         self.release = threading.Event()
 
-    def run(self, plan: Plan, *, prefix: str, progress: Any, stop: threading.Event) -> Any:
+    def run(self, plan: Plan, *, prefix: str, progress: Any, stop: threading.Event, preview: Any = None) -> Any:
         progress(0.25, "waiting at the gate")
         while not self.release.wait(0.01):
             if stop.is_set():
                 raise Cancelled("stopped at the gate")
-        return super().run(plan, prefix=prefix, progress=progress, stop=stop)
+        return super().run(plan, prefix=prefix, progress=progress, stop=stop, preview=preview)
 
 
 def _wait_status(jobs: JobRegistry, job_id: str, status: str, timeout: float = 10.0) -> None:
@@ -79,6 +79,23 @@ def test_progress_is_visible_while_the_job_runs() -> None:
     runner.release.set()
     assert jobs.wait(job_id, timeout=10).status == "done"
     assert jobs.result(job_id) == sum(range(9))
+
+
+def test_a_running_job_shows_the_preview_of_its_finished_tasks_and_drops_it_at_the_end() -> None:
+    jobs = JobRegistry(InProcess())
+    GATE.clear()
+    job_id = jobs.submit(gated_preview_plan(), owner="alice")
+    deadline = time.monotonic() + 10
+    while jobs.preview(job_id) is None:
+        assert time.monotonic() < deadline, jobs.info(job_id)
+        time.sleep(0.01)
+    assert jobs.preview(job_id) == ["a"] and jobs.info(job_id).status == "running"
+    GATE.set()
+    assert jobs.wait(job_id, timeout=10).status == "done"
+    assert jobs.result(job_id) == 3.0 and jobs.preview(job_id) is None
+    assert jobs.preview(jobs.submit(sleepy_plan(2, 0.0), owner="alice")) is None  # no preview in the plan
+    with pytest.raises(JobNotFound):
+        jobs.preview("no-such-job")
 
 
 def test_job_ids_are_long_random_and_not_the_dask_keys() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -71,6 +72,15 @@ def test_two_stages_on_dask_equal_the_local_run_and_send_the_data_once(dask_clie
     assert any("left" in text for _, text in seen)
     assert keys_during_run and all(k.startswith("covwb-test-stages-") for k in keys_during_run)
     assert _wait_released(dask_client, "covwb-test-stages") == set()
+
+
+def test_a_preview_follows_the_finished_tasks(dask_client: Any) -> None:
+    X = np.random.default_rng(1).normal(size=(5, 8))
+    shown: list[list[str]] = []
+    plan = dataclasses.replace(search_plan(X), preview=sorted)
+    result = DaskRunner(dask_client).run(plan, prefix="covwb-test-preview", preview=shown.append)
+    assert result == run_plan(search_plan(X))
+    assert [len(keys) for keys in shown] == [1, 2, 3, 4, 5] and shown[-1] == [str(i) for i in range(5)]
 
 
 def test_a_user_error_in_a_task_fails_the_run_with_its_sentence(dask_client: Any) -> None:

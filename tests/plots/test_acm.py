@@ -10,11 +10,11 @@ from covwb.eeg.takens import TakensSelection
 from covwb.errors import ParameterError
 from covwb.plots.acm import (
     confusion_figure,
-    embedding_figure,
     grid_heatmap,
     roc_figure,
     score_figure,
     takens_figure,
+    tangent_embedding_figure,
 )
 
 
@@ -67,6 +67,6 @@ def test_roc_figure_reports_the_pooled_auc() -> None:
 
 
 def test_embedding_figure_one_trace_per_class() -> None:
-    fig = embedding_figure(np.zeros((4, 2)), ["x", "y", "x", "y"], np.array([0.6, 0.3]), title="e")
+    fig = tangent_embedding_figure(np.zeros((4, 2)), ["x", "y", "x", "y"], np.array([0.6, 0.3]), title="e")
     assert [t.name for t in fig.data] == ["x", "y"]
     assert "60%" in fig.layout.xaxis.title.text

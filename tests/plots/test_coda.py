@@ -7,9 +7,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from covwb.coda.analysis import DEFAULT_LABELS
 from covwb.errors import ParameterError
 from covwb.plots.coda import (
-    DEFAULT_LABELS,
     MAX_NETWORK_EDGES,
     bars_figure,
     biplot_figure,

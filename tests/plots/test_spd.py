@@ -24,10 +24,10 @@ def test_panel_figures(panels: dict) -> None:
     assert len(plots.condition_histogram(panels).data) == 4
     fig = plots.distance_figure(panels)
     assert len(fig.data) == 4 and list(fig.data[1].y) == list(panels["AIRM"].distance_after)
-    fig = plots.embedding_figure(panels, ["a", "b"] * 4)
+    fig = plots.mds_before_after_figure(panels, ["a", "b"] * 4)
     assert len(fig.data) == 2 * 2 * 2
     with pytest.raises(ParameterError):
-        plots.embedding_figure(panels, ["a"])
+        plots.mds_before_after_figure(panels, ["a"])
     with pytest.raises(ParameterError):
         plots.spectra_figure({})
 
@@ -77,3 +77,23 @@ def test_table_figures() -> None:
     ):
         with pytest.raises(ParameterError):
             builder(pd.DataFrame({"x": [1]}))
+
+
+def test_every_figure_of_an_analysis_by_name() -> None:
+    from covwb.spd.analysis import SPDSettings, SyntheticSource, analyse_spd
+
+    result = analyse_spd(SPDSettings(source=SyntheticSource(n_matrices=6, dim=3), metrics=("riemann", "gbw")))
+    figures = plots.spd_figures(result)
+    assert list(figures) == [
+        "bn-spectra",
+        "bn-condition",
+        "bn-distances",
+        "bn-mds",
+        "bn-mean-residuals",
+        "bn-ridge",
+        "bn-precision",
+    ]
+    assert [a.text for a in figures["bn-spectra"].layout.annotations] == ["AIRM", "GBW"]
+    assert {t.name for t in figures["bn-mds"].data} == {"rank-deficient", "regular"}
+    no_panels = plots.spd_figures(analyse_spd(result.settings.replace(metrics=())))
+    assert list(no_panels) == ["bn-mean-residuals", "bn-ridge", "bn-precision"]

@@ -3,7 +3,7 @@
 :class:`CompositionalPartialCorrelation` is the scikit-learn estimator of Erb's partial correlations between
 parts (exact ``Γ⁺``, or basis shrinkage when parts outnumber samples), with zero replacement and warnings; the
 functions :func:`partial_correlations` and :func:`basis_shrinkage_pcor` are its computations on strictly
-positive data. :func:`analyse` computes everything the compositional page shows.
+positive data. :func:`analyse` computes everything the compositional page shows, from :class:`CodaSettings`.
 
 Examples
 --------
@@ -15,7 +15,7 @@ Examples
 ('exact', (4, 4), ())
 """
 
-from covwb.coda.analysis import CompositionAnalysis, analyse
+from covwb.coda.analysis import CodaResult, CodaSettings, CompositionAnalysis, analyse
 from covwb.coda.biplot import ClrPCA, clr_pca
 from covwb.coda.closure import MIN_PARTS, closure, composition_matrix, suggest_parts
 from covwb.coda.contrasts import (
@@ -50,6 +50,8 @@ __all__ = [
     "MIN_PARTS",
     "ZERO_METHODS",
     "ClrPCA",
+    "CodaResult",
+    "CodaSettings",
     "CompositionAnalysis",
     "CompositionalPartialCorrelation",
     "PartialCorrelations",

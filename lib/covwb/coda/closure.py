@@ -25,6 +25,13 @@ def closure(X: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (n, D)
         Proportions, float64, each row summing to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> closure(np.array([[1.0, 1.0, 2.0], [5.0, 3.0, 2.0]]))
+    array([[0.25, 0.25, 0.5 ],
+           [0.5 , 0.3 , 0.2 ]])
     """
     X = np.asarray(X, dtype=np.float64)
     return X / X.sum(axis=1, keepdims=True)

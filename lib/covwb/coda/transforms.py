@@ -33,6 +33,12 @@ def clr(X: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (n, D)
         clr coordinates; each row sums to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clr(np.array([[1.0, 2.0, 4.0]])).round(4)  # log 2 below and above the geometric mean 2
+    array([[-0.6931,  0.    ,  0.6931]])
     """
     L = np.log(_positive(X))
     return L - L.mean(axis=1, keepdims=True)

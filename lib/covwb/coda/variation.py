@@ -49,7 +49,17 @@ def clr_covariance(X: np.ndarray) -> np.ndarray:
 
 
 def variation_array(X: np.ndarray) -> VariationArray:
-    """Variation array from strictly positive amounts ``X`` of shape (n, D)."""
+    """Variation array from strictly positive amounts ``X`` of shape (n, D).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 2.0, 4.0], [2.0, 2.0, 3.0], [1.0, 3.0, 5.0]])
+    >>> variation_array(X).variances.round(3)  # var(log x_i / x_j), zero diagonal
+    array([[0.   , 0.309, 0.41 ],
+           [0.309, 0.   , 0.021],
+           [0.41 , 0.021, 0.   ]])
+    """
     G = clr_covariance(X)
     d = np.diag(G)
     variances = d[:, None] + d[None, :] - 2.0 * G

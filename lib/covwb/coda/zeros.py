@@ -134,6 +134,16 @@ def replace_zeros(
     ParameterError
         Unknown method, out-of-range parameters, fewer than three parts left, a row left without non-zero
         parts, or a δ so large that a row would turn negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = np.array([[12, 0, 5, 3], [7, 4, 0, 9], [0, 6, 8, 6], [10, 2, 3, 5]])
+    >>> replaced = replace_zeros(counts, ["1", "2", "3", "4"])  # numeric part names are fine
+    >>> replaced.values[0], replaced.settings["zeros_replaced"]
+    (array([0.5625  , 0.0625  , 0.234375, 0.140625]), 3)
+    >>> print(replaced.warnings[0])  # doctest: +ELLIPSIS
+    3 of 16 values (18.8%) were zero and were replaced (multiplicative replacement); ...
     """
     if method not in ZERO_METHODS:
         raise ParameterError(f"Unknown zero replacement {method!r}; choose one of {', '.join(ZERO_METHODS)}.")

@@ -226,6 +226,14 @@ def covariances(X: np.ndarray, estimator: str = "sample", shrinkage: float = 0.1
     ------
     ParameterError
         Unknown estimator, bad shrinkage, not 3-D, not finite, or fewer than 2 time points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((20, 64, 100))  # 20 trials, 64 channels, 100 samples
+    >>> covs = covariances(X, "oas")  # well-posed although 100 samples hardly exceed 64 channels
+    >>> covs.shape, bool(np.all(np.linalg.eigvalsh(covs) > 0))
+    ((20, 64, 64), True)
     """
     _check_estimator(estimator, shrinkage)
     arr = _as_real_float(X, "trials")

@@ -19,7 +19,7 @@ figures and the pages: pyRiemann's names ``riemann``, ``logeuclid``, ``wasserste
 * ``gbw_theta``: ``gbw`` of the powers ``X^theta``, distances divided by ``|theta|`` (theta -> 0
   tends to half the log-Euclidean distance).
 
-This module computes the metrics that pyRiemann has (:data:`METRICS`); the GBW family needs the
+This module computes the metrics that pyRiemann has (:data:`NUMPY_METRICS`); the GBW family needs the
 matrix ``M`` and lives in :mod:`covwb.spd`.
 """
 
@@ -76,7 +76,7 @@ SPD_METRICS: dict[str, Metric] = {
 }
 """Every SPD metric name of the workbench, with its labels and where it is computed."""
 
-METRICS: dict[str, str] = {m.name: m.label for m in SPD_METRICS.values() if m.numpy}
+NUMPY_METRICS: dict[str, str] = {m.name: m.label for m in SPD_METRICS.values() if m.numpy}
 """The metrics this module computes (pyRiemann's), name to label."""
 
 RENAMED_METRICS: dict[str, str] = {"airm": "riemann", "lem": "logeuclid", "bw": "wasserstein", "pgbw": "gbw_theta"}
@@ -137,7 +137,7 @@ class GeometrySummary:
     mean : ndarray, shape (p, p)
         Mean matrix under the metric (the Fréchet mean).
     metric : str
-        Key of :data:`METRICS`.
+        Key of :data:`NUMPY_METRICS`.
     settings : dict
         Everything needed to reproduce the summary (metric, label, embedding method, sizes).
     warnings : tuple of str
@@ -253,7 +253,7 @@ def pairwise_distances(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
     covs : ndarray, shape (n, p, p)
         SPD matrices (validated with :func:`check_spd_stack`).
     metric : {"riemann", "logeuclid", "wasserstein", "euclid"}
-        Metric, see :data:`METRICS`.
+        Metric, see :data:`NUMPY_METRICS`.
 
     Returns
     -------
@@ -266,8 +266,16 @@ def pairwise_distances(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
         Unknown metric.
     SPDInputError
         ``covs`` is not a valid SPD stack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> covs = np.stack([np.diag([1.0, 1.0]), np.diag([4.0, 16.0])])
+    >>> pairwise_distances(covs, "riemann").round(4)  # sqrt(log(4)**2 + log(16)**2)
+    array([[0.    , 3.0998],
+           [3.0998, 0.    ]])
     """
-    check_metric(metric, METRICS)
+    check_metric(metric, NUMPY_METRICS)
     stack = check_spd_stack(covs)
     if metric == "wasserstein":
         D = _pairwise_wasserstein(stack)
@@ -294,7 +302,7 @@ def mean_covariance(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
     covs : ndarray, shape (n, p, p)
         SPD matrices (validated with :func:`check_spd_stack`).
     metric : {"riemann", "logeuclid", "wasserstein", "euclid"}
-        Metric, see :data:`METRICS`.
+        Metric, see :data:`NUMPY_METRICS`.
 
     Returns
     -------
@@ -307,8 +315,17 @@ def mean_covariance(covs: np.ndarray, metric: str = "riemann") -> np.ndarray:
         Unknown metric.
     SPDInputError
         ``covs`` is not a valid SPD stack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> covs = np.stack([np.diag([1.0, 1.0]), np.diag([4.0, 16.0])])
+    >>> mean_covariance(covs, "riemann").round(6), mean_covariance(covs, "euclid")
+    (array([[2., 0.],
+           [0., 4.]]), array([[2.5, 0. ],
+           [0. , 8.5]]))
     """
-    check_metric(metric, METRICS)
+    check_metric(metric, NUMPY_METRICS)
     stack = check_spd_stack(covs)
     if metric == "riemann":
         from covwb.covariance.karcher import karcher_mean
@@ -371,7 +388,7 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann") -> GeometrySum
     covs : ndarray, shape (n, p, p)
         SPD matrices.
     metric : {"riemann", "logeuclid", "wasserstein", "euclid"}
-        Metric, see :data:`METRICS`.
+        Metric, see :data:`NUMPY_METRICS`.
 
     Returns
     -------
@@ -384,15 +401,23 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann") -> GeometrySum
         Unknown metric.
     SPDInputError
         ``covs`` is not a valid SPD stack.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.random.default_rng(0).standard_normal((10, 4, 50))
+    >>> summary = summarise_geometry(A @ A.transpose(0, 2, 1) / 50, "logeuclid")
+    >>> summary.distances.shape, summary.embedding.shape, summary.mean.shape, summary.warnings
+    ((10, 10), (10, 2), (4, 4), ())
     """
-    check_metric(metric, METRICS)
+    check_metric(metric, NUMPY_METRICS)
     stack = check_spd_stack(covs)
     distances = pairwise_distances(stack, metric)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mean = mean_covariance(stack, metric)
     notes = tuple(
-        f"The {METRICS[metric].lower()} mean stopped before converging ({w.message}); it is approximate. Matrices "
+        f"The {NUMPY_METRICS[metric].lower()} mean stopped before converging ({w.message}); it is approximate. Matrices "
         "this ill-conditioned need shrinkage (Ledoit-Wolf/OAS) or fewer channels."
         for w in caught
         if issubclass(w.category, (RuntimeWarning, UserWarning))
@@ -405,7 +430,7 @@ def summarise_geometry(covs: np.ndarray, metric: str = "riemann") -> GeometrySum
         warnings=notes,
         settings={
             "metric": metric,
-            "metric_label": METRICS[metric],
+            "metric_label": NUMPY_METRICS[metric],
             "embedding": "classical MDS",
             "n_matrices": int(stack.shape[0]),
             "n_channels": int(stack.shape[1]),

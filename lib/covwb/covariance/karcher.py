@@ -263,6 +263,14 @@ def karcher_mean(
     SPDInputError
         ``covs`` is not a non-empty stack of square matrices, a matrix (or ``init``) is not
         positive definite, or ``init_logs`` does not match ``covs`` or comes without ``init``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result = karcher_mean(np.stack([np.diag([1.0, 1.0]), np.diag([4.0, 16.0])]))
+    >>> result.mean.round(6), result.converged
+    (array([[2., 0.],
+           [0., 4.]]), True)
     """
     X = np.asarray(covs, dtype=np.float64)
     if X.ndim != 3 or X.shape[0] < 1 or X.shape[1] != X.shape[2]:

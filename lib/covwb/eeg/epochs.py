@@ -365,6 +365,16 @@ def extract_epochs(
         NaN samples, non-voltage channel.
     EEGFormatError
         When ``events`` is ``None`` and the recording has no events.
+
+    Examples
+    --------
+    >>> import mne, numpy as np
+    >>> signals = np.random.default_rng(0).standard_normal((3, 3000)) * 1e-5  # volts, 30 s at 100 Hz
+    >>> raw = mne.io.RawArray(signals, mne.create_info(["C3", "Cz", "C4"], 100.0, "eeg"), verbose=False)
+    >>> _ = raw.set_annotations(mne.Annotations([2, 6, 10, 14, 18, 22], 1.0, ["left", "right"] * 3))
+    >>> epochs = extract_epochs(raw, classes=["left", "right"], tmin=0.0, tmax=2.0)
+    >>> epochs.X.shape, epochs.y[:2].tolist(), epochs.settings["unit"], epochs.warnings
+    ((6, 3, 201), ['left', 'right'], 'µV', ())
     """
     import mne
 

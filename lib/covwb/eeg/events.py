@@ -108,6 +108,15 @@ def find_trial_events(raw: Any) -> TrialEvents:
     ------
     EEGFormatError
         When the recording has neither usable annotations nor events on a trigger channel.
+
+    Examples
+    --------
+    >>> import mne, numpy as np
+    >>> raw = mne.io.RawArray(np.zeros((2, 1000)), mne.create_info(["C3", "C4"], 100.0, "eeg"), verbose=False)
+    >>> _ = raw.set_annotations(mne.Annotations([1.0, 3.0, 5.0], 0.5, ["left", "right", "left"]))
+    >>> events = find_trial_events(raw)
+    >>> events.event_id, events.counts, events.origin
+    ({'left': 1, 'right': 2}, {'left': 2, 'right': 1}, 'annotations')
     """
     found = _from_annotations(raw)
     if found is not None:

@@ -126,6 +126,12 @@ def build_pipeline(
     Returns
     -------
     sklearn.pipeline.Pipeline
+
+    Examples
+    --------
+    >>> pipeline = build_pipeline("acm_ts_svm", order=2, lag=3)  # ACM + tangent space + SVM, OAS covariances
+    >>> [name for name, _ in pipeline.steps], pipeline.named_steps["cov"].get_params()["estimator"]
+    (['cov', 'ts', 'svc'], 'oas')
     """
     from pyriemann.classification import FgMDM
     from pyriemann.spatialfilters import CSP

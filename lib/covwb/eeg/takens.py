@@ -226,6 +226,16 @@ def select_order_lag(
     Returns
     -------
     TakensSelection
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(300) / 100.0  # 3 s at 100 Hz
+    >>> X = np.sin(2 * np.pi * 10 * t + rng.uniform(0, 6, (8, 2, 1))) + 0.1 * rng.standard_normal((8, 2, 300))
+    >>> selection = select_order_lag(X, max_lag=10, max_order=5)  # a 10 Hz rhythm: lag near a quarter period
+    >>> selection.lag, selection.order
+    (2, 5)
     """
     T = np.asarray(X).shape[-1]
     max_lag = int(min(max_lag, max(1, (T - _MIN_KEPT_SAMPLES) // (max_order + 2))))

@@ -57,11 +57,11 @@ from covwb.export.renderer import find_browser, static_export_available, stop_st
 
 __all__ = [
     "APP_NAME",
-    "AnalysisResult",
     "FIGURE_FORMATS",
     "MIME_TYPES",
     "SETTINGS_KEY",
     "STATIC_FORMATS",
+    "AnalysisResult",
     "ExportFile",
     "export_analysis",
     "export_figure",

@@ -91,6 +91,16 @@ def export_analysis(
     ------
     ExportError
         ``call`` is not a public ``covwb`` function, or the settings or tables cannot be written.
+
+    Examples
+    --------
+    >>> import io, zipfile
+    >>> from covwb.explore import ExplorerSettings, explore
+    >>> from covwb.sources import BuiltinSource
+    >>> settings = ExplorerSettings(source=BuiltinSource("pottery"), metrics=())
+    >>> zipped = export_analysis(settings, explore(settings), call=explore, title="Dataset explorer")
+    >>> zipped.file_name, sorted(zipfile.ZipFile(io.BytesIO(zipped.data)).namelist())[:4]
+    ('Dataset_explorer_analysis.zip', ['analysis.ipynb', 'analysis.py', 'provenance.json', 'report.html'])
     """
     dotted = _public_name(call)
     tables = result.tables()

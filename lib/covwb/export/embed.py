@@ -120,6 +120,13 @@ def export_table(frame: pd.DataFrame, *, name: str, settings: Mapping[str, Any] 
     ------
     ExportError
         If ``frame`` is not a DataFrame or a setting has no JSON form.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> csv = export_table(pd.DataFrame({"fold": [1, 2], "auc": [0.9, 0.8]}), name="scores", settings={"seed": 0})
+    >>> csv.file_name, csv.data.decode().splitlines(), csv.sidecar.file_name
+    ('scores.csv', ['fold,auc', '1,0.9', '2,0.8'], 'scores.settings.json')
     """
     text = table_csv(frame)
     sidecar = export_settings(settings, name=name, kind="table")
@@ -168,6 +175,13 @@ def export_figure(
     ExportError
         If the format or size is not supported, the figure is invalid, no Chromium is
         installed (static formats), or rendering failed after one restart of the browser.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> page = export_figure(go.Figure(go.Scatter(y=[1, 3, 2])), "html", name="line", settings={"seed": 0})
+    >>> page.file_name, page.mime, b'"seed": 0' in page.data  # the settings travel inside the file
+    ('line.html', 'text/html', True)
     """
     if fmt not in FIGURE_FORMATS:
         raise ExportError(f"Figure export format {fmt!r} is not supported; choose one of {', '.join(FIGURE_FORMATS)}.")

@@ -77,9 +77,10 @@ def analysis_cells(
     """
     name = call.__name__
     imports = [f"from {call.__module__} import {name}", *settings.python_imports()]
-    builtin = getattr(settings.source, "tag", "") == "builtin"
+    builtin = getattr(settings.source, "tag", "") != "upload"  # built-in or generated from settings (synthetic)
     data_text = (
-        "A built-in dataset, loaded by name: it is generated again from its seed or read from a data package; "
+        "Built-in data, loaded by name or generated from the settings: generated again from its seed or read "
+        "from a data package; "
         "nothing is downloaded."
         if builtin
         else "The uploaded file(s), read from `DATA_DIR` under the names they were uploaded with (copy them there). "

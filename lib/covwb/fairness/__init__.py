@@ -6,7 +6,8 @@ training loop (:mod:`covwb.fairness.batch_penalty`, with compiled weight kernels
 :mod:`covwb.fairness.weight_kernels`), penalised models and their scikit-learn estimators
 (:class:`FairClassifier`, :class:`FairRegressor`, :class:`FairPoissonRegressor`), fairness metrics and
 permutation tests, default column roles of a table, the λ sweep as a job plan with its choice of λ, and
-the fairlearn baseline (Lee, Antonio, Avanzi, Marchi & Zhou, 2025).
+the fairlearn baseline (Lee, Antonio, Avanzi, Marchi & Zhou, 2025); :func:`plan_fairness` and
+:func:`analyse_fairness` compute everything the fairness page shows, from :class:`FairnessSettings`.
 
 Examples
 --------
@@ -21,6 +22,15 @@ Examples
 (300, 2)
 """
 
+from covwb.fairness.analysis import (
+    FairnessProblem,
+    FairnessResult,
+    FairnessSettings,
+    analyse_fairness,
+    fairlearn_baseline,
+    plan_fairness,
+    prepare_problem,
+)
 from covwb.fairness.baselines import FairlearnBaseline, exponentiated_gradient
 from covwb.fairness.batch_penalty import PenaltyPlan
 from covwb.fairness.calibration import (
@@ -46,11 +56,11 @@ from covwb.fairness.metrics import (
     DEFAULT_PERMUTATIONS,
     SMALL_CELL,
     TASK_METRIC,
-    Evaluation,
+    PredictionEvaluation,
     cell_table,
     check_permutations,
     dependence_statistics,
-    evaluate,
+    evaluate_predictions,
     group_table,
     independence_rejected,
     independence_wording,
@@ -73,20 +83,24 @@ __all__ = [
     "TASKS",
     "TASK_METRIC",
     "ColumnRoles",
-    "Evaluation",
     "FairClassifier",
     "FairPoissonRegressor",
     "FairRegressor",
     "FairlearnBaseline",
     "FairnessData",
+    "FairnessProblem",
+    "FairnessResult",
+    "FairnessSettings",
     "FitResult",
     "LambdaChoice",
     "PenaltyPlan",
+    "PredictionEvaluation",
     "ProtectedAttribute",
     "ProtectedEncoding",
     "SweepResult",
     "TrainSettings",
     "TrainedModel",
+    "analyse_fairness",
     "cell_table",
     "check_permutations",
     "choose_lambda",
@@ -97,8 +111,9 @@ __all__ = [
     "distance_correlation_sq",
     "distance_covariance_sq",
     "encode_protected",
-    "evaluate",
+    "evaluate_predictions",
     "exponentiated_gradient",
+    "fairlearn_baseline",
     "fit_and_evaluate",
     "group_table",
     "grouped_penalty",
@@ -111,8 +126,10 @@ __all__ = [
     "parity_gaps",
     "penalty",
     "permutation_test",
+    "plan_fairness",
     "plan_sweep",
     "prepare_data",
+    "prepare_problem",
     "propose_roles",
     "split_rows",
     "sweep",

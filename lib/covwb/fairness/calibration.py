@@ -43,9 +43,9 @@ from covwb.fairness.data import FairnessData
 from covwb.fairness.metrics import (
     DEFAULT_PERMUTATIONS,
     TASK_METRIC,
-    Evaluation,
+    PredictionEvaluation,
     check_permutations,
-    evaluate,
+    evaluate_predictions,
     independence_wording,
     small_cell_warnings,
     smallest_p_value,
@@ -78,7 +78,7 @@ class FitResult:
         Epoch whose weights were kept (chosen on validation) and epochs run.
     seconds : float
         Training time.
-    evaluations : dict of str to Evaluation
+    evaluations : dict of str to PredictionEvaluation
         Split → metrics and cell table.
     predictions : dict of str to ndarray
         Split → predictions of its rows.
@@ -90,7 +90,7 @@ class FitResult:
     best_epoch: int
     epochs: int
     seconds: float
-    evaluations: dict[str, Evaluation]
+    evaluations: dict[str, PredictionEvaluation]
     predictions: dict[str, np.ndarray]
 
 
@@ -143,7 +143,7 @@ class SweepResult:
         test rejects independence). λ = 0 is repeated under every penalty.
     choices : dict of str to LambdaChoice
         Per penalty.
-    evaluations : dict of tuple to Evaluation
+    evaluations : dict of tuple to PredictionEvaluation
         ``(split, penalty, λ, seed)`` → evaluation (λ = 0 under penalty ``"none"``).
     predictions : dict of tuple to ndarray
         Predictions under the same keys.
@@ -161,7 +161,7 @@ class SweepResult:
     runs: pd.DataFrame
     summary: pd.DataFrame
     choices: dict[str, LambdaChoice]
-    evaluations: dict[tuple[str, str, float, int], Evaluation]
+    evaluations: dict[tuple[str, str, float, int], PredictionEvaluation]
     predictions: dict[tuple[str, str, float, int], np.ndarray]
     split_rows: dict[str, int]
     settings: dict[str, Any]
@@ -364,7 +364,7 @@ def fit_and_evaluate(data: FairnessData, settings: TrainSettings, *, n_permutati
     for split in SPLITS:
         rows = getattr(data, split)
         predicted = predict_rows(model, data, rows)
-        evaluations[split] = evaluate(
+        evaluations[split] = evaluate_predictions(
             data.task,
             data.y[rows],
             predicted,
@@ -652,7 +652,7 @@ def compare_models(
     result: SweepResult,
     models: Mapping[str, tuple[str, float]],
     *,
-    extra: Mapping[str, Evaluation] | None = None,
+    extra: Mapping[str, PredictionEvaluation] | None = None,
     split: str = "test",
 ) -> pd.DataFrame:
     """Models side by side on one split: means over seeds, the seed spread, and the independence test in words.
@@ -663,7 +663,7 @@ def compare_models(
         The sweep.
     models : mapping of str to (str, float)
         Display name → (penalty, λ) of the sweep; ``("none", 0.0)`` is the unregularised model.
-    extra : mapping of str to Evaluation, optional
+    extra : mapping of str to PredictionEvaluation, optional
         Single fits evaluated on the same split (the fairlearn baseline), appended as they are.
     split : {"test", "validation"}, default "test"
         The split.

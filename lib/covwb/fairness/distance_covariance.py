@@ -168,6 +168,13 @@ def distance_covariance_sq(x: np.ndarray, y: np.ndarray, *, unbiased: bool = Fal
     ParameterError
         For unpaired, non-finite or too short samples, an unknown method, or ``"fast"`` on
         multivariate samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> round(distance_covariance_sq(x, x**2), 4), distance_covariance_sq(x, np.ones(5))
+    (7.296, 0.0)
     """
     xs, ys = _checked_pair(x, y, unbiased)
     one_d = xs.shape[1] == 1 and ys.shape[1] == 1
@@ -197,6 +204,13 @@ def distance_correlation_sq(x: np.ndarray, y: np.ndarray, *, unbiased: bool = Fa
     -------
     float
         In [0, 1] for the V-statistic; the bias-corrected version may be slightly negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    >>> round(distance_correlation_sq(x, x**2), 4)  # nonlinear dependence, close to 1
+    0.974
     """
     xs, ys = _checked_pair(x, y, unbiased)
     cov = distance_covariance_sq(xs, ys, unbiased=unbiased)

@@ -499,7 +499,7 @@ def dependence_warnings(protected: ProtectedEncoding, *, alpha: float = 0.05) ->
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class PredictionEvaluation:
     """Every metric of one set of predictions.
 
     Parameters
@@ -515,7 +515,7 @@ class Evaluation:
     cells: pd.DataFrame
 
 
-def evaluate(
+def evaluate_predictions(
     task: str,
     y: np.ndarray,
     predictions: np.ndarray,
@@ -524,7 +524,7 @@ def evaluate(
     c: float = 1.0,
     n_permutations: int = 0,
     seed: int = 0,
-) -> Evaluation:
+) -> PredictionEvaluation:
     """Task and fairness metrics of predictions on a set (usually the whole validation part).
 
     Parameters
@@ -546,7 +546,19 @@ def evaluate(
 
     Returns
     -------
-    Evaluation
+    PredictionEvaluation
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from covwb.fairness import encode_protected
+    >>> rng = np.random.default_rng(0)
+    >>> sex = rng.choice(["f", "m"], 400)
+    >>> y = rng.integers(0, 2, 400)
+    >>> scores = np.clip(0.5 + 0.2 * (sex == "m") + 0.1 * rng.standard_normal(400), 0, 1)  # unfair on purpose
+    >>> result = evaluate_predictions("binary", y, scores, encode_protected(pd.DataFrame({"sex": sex}), ["sex"]))
+    >>> round(result.metrics["dp_gap"], 3), round(result.metrics["dcor"], 3), result.cells["cell"].tolist()
+    (0.194, 0.488, ['sex=f', 'sex=m'])
     """
     metrics: dict[str, Any] = task_metrics(task, y, predictions)
     metrics["jsd"] = jensen_shannon(predictions, protected.cells)
@@ -555,4 +567,4 @@ def evaluate(
     metrics.update(dependence_statistics(predictions, protected, c=c, seed=seed))
     if n_permutations:
         metrics["perm_p"] = permutation_test(predictions, protected, n_permutations=n_permutations, seed=seed)[1]
-    return Evaluation(metrics=metrics, cells=cell_table(predictions, protected, y))
+    return PredictionEvaluation(metrics=metrics, cells=cell_table(predictions, protected, y))

@@ -395,6 +395,17 @@ def propose_roles(frame: pd.DataFrame, *, target: str | None = None, seed: int =
     ------
     ParameterError
         For a ``target`` that is not a column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> frame = pd.DataFrame({"age": rng.integers(18, 70, 200), "sex": rng.choice(["f", "m"], 200)})
+    >>> frame["income"] = rng.normal(3.0, 1.0, 200)
+    >>> frame["approved"] = (frame["income"] + rng.normal(0.0, 1.0, 200) > 3).astype(int)
+    >>> roles = propose_roles(frame)
+    >>> roles.target, roles.task, roles.features, roles.protected
+    ('approved', 'binary', ('income',), ('age', 'sex'))
     """
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)

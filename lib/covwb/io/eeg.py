@@ -565,6 +565,20 @@ def read_eeg(files: Sequence[UploadedBytes]) -> EEGDataset:
     EEGFormatError
         Unsupported extension, missing or stray companion, several recordings,
         truncated or corrupt file, no EEG channel, or NaN/infinite samples.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import mne, numpy as np
+    >>> from covwb.io import UploadedBytes
+    >>> signals = np.random.default_rng(0).standard_normal((2, 500)) * 1e-5
+    >>> raw = mne.io.RawArray(signals, mne.create_info(["C3", "C4"], 100.0, "eeg"), verbose=False)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "recording_raw.fif"
+    ...     _ = raw.save(path, verbose=False)
+    ...     dataset = read_eeg([UploadedBytes(path.name, path.read_bytes())])
+    >>> dataset.raw.ch_names, dataset.raw.info["sfreq"], dataset.report[1]
+    (['C3', 'C4'], 100.0, '2 channels: 2 eeg.')
     """
     plan = _plan(files)
     raw, mne_warnings = _read_staged(plan)

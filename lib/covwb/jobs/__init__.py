@@ -6,13 +6,13 @@
 * :mod:`covwb.jobs.cluster` owns the process's Dask client: an embedded local cluster by default, or an
   existing cluster given by :func:`configure` or ``$COVWB_DASK_SCHEDULER``;
 * :mod:`covwb.jobs.registry` runs plans as background jobs (:func:`submit`, :func:`info`, :func:`result`,
-  :func:`cancel`, :func:`jobs`), with the privacy model described there.
+  :func:`cancel`, :func:`jobs`, :func:`preview`), with the privacy model described there.
 
 Nothing here imports Dask until a job runs.
 """
 
 from covwb.jobs.cluster import SCHEDULER_ENV, ClusterUnavailable, close_client, configure, describe, get_client
-from covwb.jobs.plan import Cancelled, Failed, Plan, Progress, Ref, Task, merge_plans, run_plan
+from covwb.jobs.plan import Cancelled, Failed, Plan, Preview, Progress, Ref, Task, merge_plans, run_plan
 from covwb.jobs.registry import (
     JobInfo,
     JobNotDone,
@@ -23,6 +23,7 @@ from covwb.jobs.registry import (
     default_registry,
     info,
     jobs,
+    preview,
     result,
     submit,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "JobNotFound",
     "JobRegistry",
     "Plan",
+    "Preview",
     "Progress",
     "Ref",
     "Task",
@@ -53,6 +55,7 @@ __all__ = [
     "info",
     "jobs",
     "merge_plans",
+    "preview",
     "result",
     "run_plan",
     "submit",

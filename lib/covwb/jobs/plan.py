@@ -24,6 +24,10 @@ first, and a plan that lists the heaviest tasks next keeps the tail of the run s
 
 :func:`merge_plans` runs several plans side by side as one (a batch over recordings: one job, one progress bar),
 each keeping its own stages, order and data.
+
+A plan may also say what its finished tasks already show (:attr:`Plan.preview`: the learning curves of
+the training runs done so far, say); runners hand that preview to whoever watches the run, so a page can
+draw partial results while the job goes on.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from covwb.errors import ParameterError, WorkbenchError
 
 Progress = Callable[[float, str], None]
 """Progress callback: overall fraction done in [0, 1] and a sentence saying what runs now."""
+Preview = Callable[[Any], None]
+"""Preview callback: receives what :attr:`Plan.preview` returned after a task finished."""
 
 
 class Cancelled(Exception):
@@ -103,6 +109,10 @@ class Plan:
     progress_span : (float, float)
         The part of the whole computation's progress this stage covers, e.g. (0.0, 0.9) for a search
         followed by a short refit stage spanning (0.9, 1.0).
+    preview : callable or None
+        ``preview(results)`` with the results of the stage's tasks finished so far (task key to result, in
+        the order they finished) returns what they already show, for display while the stage runs; called
+        in the calling process after each finished task, like ``combine``. None: no preview.
 
     Examples
     --------
@@ -121,6 +131,7 @@ class Plan:
     data: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
     progress_span: tuple[float, float] = (0.0, 1.0)
+    preview: Callable[[dict[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         keys = [task.key for task in self.tasks]
@@ -283,6 +294,7 @@ def run_plan(
     n_jobs: int = 1,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    preview: Preview | None = None,
 ) -> Any:
     """Run a plan and its follow-up stages in this process (``n_jobs=1``) or in joblib processes.
 
@@ -296,6 +308,8 @@ def run_plan(
         Called when each stage starts and as each task finishes.
     should_stop : callable or None
         Checked as each task finishes; when it returns True the run stops and :class:`Cancelled` is raised.
+    preview : callable or None
+        Called as each task of a stage with a :attr:`Plan.preview` finishes, with what that preview returns.
 
     Returns
     -------
@@ -305,6 +319,12 @@ def run_plan(
     ------
     Cancelled
         ``should_stop`` returned True.
+
+    Examples
+    --------
+    >>> plan = Plan(tasks=(Task(key="a", fn=pow, args=(2, 10)), Task(key="b", fn=pow, args=(3, 2))), combine=dict)
+    >>> run_plan(plan)
+    {'a': 1024, 'b': 9}
     """
     if int(n_jobs) != n_jobs or n_jobs < 1:
         raise ParameterError(f"n_jobs is {n_jobs}; use a whole number of at least 1.")
@@ -317,6 +337,8 @@ def run_plan(
         for key, value, seconds in _local_results(current, int(n_jobs)):
             results[key] = value
             tracker.finished(by_key[key], seconds)
+            if preview is not None and current.preview is not None:
+                preview(current.preview(dict(results)))
             if should_stop is not None and should_stop():
                 raise Cancelled(f"stopped after {len(results)} of {len(current.tasks)} tasks of {current.name!r}")
         current = current.combine(results)

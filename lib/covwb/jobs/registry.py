@@ -2,7 +2,8 @@
 
 :func:`submit` returns a job id at once; a background thread of this process drives the job (its plan
 runs on the Dask cluster of :mod:`covwb.jobs.cluster`, its ``combine`` steps in that thread) while the
-caller polls :func:`info` and finally fetches :func:`result`. A job is ``queued`` until one of the
+caller polls :func:`info` (and :func:`preview`, what the finished tasks of a plan with a
+:attr:`~covwb.jobs.plan.Plan.preview` already show) and finally fetches :func:`result`. A job is ``queued`` until one of the
 registry's driver slots is free, then ``running``, and ends ``done``, ``failed`` (with a sentence saying
 why) or ``cancelled``. Finished jobs are kept for :attr:`JobRegistry.ttl_s` seconds, and at most
 :attr:`JobRegistry.keep_finished` of them (the oldest go first); running jobs are never dropped.
@@ -126,6 +127,7 @@ class _Job:
     started: float | None = None
     finished: float | None = None
     result: Any = None
+    preview: Any = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -154,8 +156,9 @@ class JobRegistry:
 
     Parameters
     ----------
-    runner : object with ``run(plan, *, prefix, progress, stop)`` and ``cancel(prefix)``, or None
-        Executes plans; None for a :class:`~covwb.jobs.runner.DaskRunner` on the process-wide cluster.
+    runner : object with ``run(plan, *, prefix, progress, stop, preview)`` and ``cancel(prefix)``, or None
+        Executes plans (``preview`` as in :meth:`~covwb.jobs.runner.DaskRunner.run`); None for a
+        :class:`~covwb.jobs.runner.DaskRunner` on the process-wide cluster.
     max_running : int
         Jobs driven at the same time; later ones wait as ``queued``.
     max_active_per_owner : int
@@ -170,9 +173,9 @@ class JobRegistry:
     >>> from operator import add
     >>> from covwb.jobs.plan import Task
     >>> class InProcess:  # any object with run() and cancel(); the default runs on Dask
-    ...     def run(self, plan, *, prefix, progress, stop):
+    ...     def run(self, plan, *, prefix, progress, stop, preview=None):
     ...         from covwb.jobs.plan import run_plan
-    ...         return run_plan(plan, progress=progress, should_stop=stop.is_set)
+    ...         return run_plan(plan, progress=progress, should_stop=stop.is_set, preview=preview)
     ...     def cancel(self, prefix):
     ...         pass
     >>> jobs = JobRegistry(InProcess())
@@ -306,6 +309,23 @@ class JobRegistry:
                 raise JobNotDone(job.error)
             raise JobNotDone(f"the job '{job.name or 'job'}' is {job.status}; it has no result.")
 
+    def preview(self, job_id: str) -> Any:
+        """What the finished tasks of the running job already show (see :attr:`~covwb.jobs.plan.Plan.preview`).
+
+        Returns
+        -------
+        object or None
+            The latest value of the running stage's ``preview``; None before its first task finished, for a
+            plan without a preview, and once the job has ended (its result, if any, holds everything).
+
+        Raises
+        ------
+        JobNotFound
+            No job has this id here (anymore).
+        """
+        with self._lock:
+            return self._get(job_id).preview
+
     def jobs(self, owner: str) -> list[JobInfo]:
         """The jobs ``owner`` submitted or attached to, newest first; nobody else's."""
         with self._lock:
@@ -392,7 +412,11 @@ class JobRegistry:
             try:
                 plan = job.plan() if not isinstance(job.plan, Plan) else job.plan
                 value = self.runner.run(
-                    plan, prefix=job.tag, progress=lambda f, t: self._progress(job, f, t), stop=job.stop
+                    plan,
+                    prefix=job.tag,
+                    progress=lambda f, t: self._progress(job, f, t),
+                    stop=job.stop,
+                    preview=lambda shown: self._preview(job, shown),
                 )
             except Cancelled:
                 with self._lock:
@@ -420,9 +444,15 @@ class JobRegistry:
             if job.status == "running":
                 job.fraction, job.step = min(max(float(fraction), 0.0), 1.0), text
 
+    def _preview(self, job: _Job, shown: Any) -> None:
+        with self._lock:
+            if job.status == "running":
+                job.preview = shown
+
     def _end(self, job: _Job, status: Status, *, step: str, error: str = "", fraction: float | None = None) -> None:
         """Record the end of a job (call with the lock held)."""
         job.status, job.step, job.error, job.finished = status, step, error, time.time()
+        job.preview = None
         if fraction is not None:
             job.fraction = fraction
 
@@ -484,6 +514,11 @@ def result(job_id: str) -> Any:
 def cancel(job_id: str, *, owner: str) -> JobInfo:
     """Cancel a job of the process-wide registry; see :meth:`JobRegistry.cancel`."""
     return default_registry().cancel(job_id, owner=owner)
+
+
+def preview(job_id: str) -> Any:
+    """What the finished tasks of a running job of the process-wide registry show; see :meth:`JobRegistry.preview`."""
+    return default_registry().preview(job_id)
 
 
 def jobs(owner: str) -> list[JobInfo]:

@@ -9,7 +9,8 @@ For each stage, :class:`DaskRunner`
    order, so that workers start tasks in that order (tasks submitted one by one within Dask's ``fifo_timeout``
    of each other ran in any order, undoing a plan's cheap-first, heaviest-next order);
 3. collects results with :class:`distributed.as_completed` (fetched concurrently), reporting progress through
-   :class:`~covwb.jobs.plan.ProgressTracker` (fraction, step, time left for the cluster's worker threads);
+   :class:`~covwb.jobs.plan.ProgressTracker` (fraction, step, time left for the cluster's worker threads)
+   and, for a stage with a :attr:`Plan.preview`, what the finished tasks already show;
 4. runs ``combine`` in the calling process, never on a worker.
 
 Keys. A task's key is the tuple ``("<prefix>-<stage>-<n>", task key, attempt)`` and a data entry's
@@ -49,7 +50,7 @@ import traceback
 from typing import Any
 
 from covwb.errors import WorkbenchError
-from covwb.jobs.plan import Cancelled, Plan, Progress, ProgressTracker, Ref, Task, execute
+from covwb.jobs.plan import Cancelled, Plan, Preview, Progress, ProgressTracker, Ref, Task, execute
 
 _LOG = logging.getLogger("covwb.jobs")
 
@@ -103,6 +104,7 @@ class DaskRunner:
         prefix: str,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        preview: Preview | None = None,
     ) -> Any:
         """Run ``plan`` and its follow-up stages; return what the last ``combine`` returns.
 
@@ -116,6 +118,9 @@ class DaskRunner:
             Called when each stage starts and as each task finishes, from this thread.
         stop : threading.Event or None
             Set it (or call :meth:`cancel`) to stop the run.
+        preview : callable or None
+            Called, from this thread, with what :attr:`Plan.preview` returns as each task of a stage that has
+            one finishes.
 
         Raises
         ------
@@ -126,7 +131,7 @@ class DaskRunner:
         Exception
             Whatever a task or ``combine`` raised.
         """
-        run = _Run(self.client(), prefix, progress, stop or threading.Event(), self.max_resubmits)
+        run = _Run(self.client(), prefix, progress, stop or threading.Event(), self.max_resubmits, preview)
         with self._lock:
             if prefix in self._runs:
                 raise JobError(f"a run with the prefix {prefix!r} is already in progress; give each run its own.")
@@ -150,10 +155,16 @@ class _Run:
     """The state of one run: its futures, its scattered data and its stop flag."""
 
     def __init__(
-        self, client: Any, prefix: str, progress: Progress | None, stop: threading.Event, max_resubmits: int
+        self,
+        client: Any,
+        prefix: str,
+        progress: Progress | None,
+        stop: threading.Event,
+        max_resubmits: int,
+        preview: Preview | None = None,
     ) -> None:
         self.client, self.prefix, self.progress, self.stop = client, prefix, progress, stop
-        self.max_resubmits = max_resubmits
+        self.max_resubmits, self.preview = max_resubmits, preview
         self._lock = threading.Lock()
         self._futures: dict[Any, Task] = {}
         self._scattered: dict[int, tuple[Any, Any]] = {}  # id(value) -> (value, future), kept for the run
@@ -198,6 +209,8 @@ class _Run:
                 key, value, seconds = outcome
                 results[key] = value
                 tracker.finished(task, seconds)
+                if self.preview is not None and plan.preview is not None:
+                    self.preview(plan.preview(dict(results)))
             elif future.status == "error":
                 self._raise_task_error(future, task)
             elif self.client.status != "running":

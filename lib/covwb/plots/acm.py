@@ -3,6 +3,8 @@
 Fold scores per pipeline, the order x lag score heatmap, the Takens curves (auto-mutual
 information and Cao's E1), confusion matrices, ROC curves and a 2-D tangent-space map.
 Every builder returns a ``plotly.graph_objects.Figure`` with a title and axis titles.
+:func:`acm_figures` builds all of them from one :func:`covwb.eeg.analysis.analyse_acm` result, so that
+the page and the exported report show the same figures.
 """
 
 from __future__ import annotations
@@ -22,6 +24,67 @@ METRIC_NAMES: dict[str, str] = {
     "accuracy": "Accuracy",
     "balanced_accuracy": "Balanced accuracy",
 }
+
+
+def acm_figures(result: Any) -> dict[str, go.Figure]:
+    """Every figure of the EEG page for one result, by the name the page gives it, in the page's order.
+
+    Parameters
+    ----------
+    result : covwb.eeg.analysis.ACMAnalysis
+        What :func:`covwb.eeg.analysis.analyse_acm` returned.
+
+    Returns
+    -------
+    dict of str to plotly.graph_objects.Figure
+        ``scores``; ``grid-<pipeline>`` per grid-searched ACM pipeline; ``takens`` (when the result has Takens
+        curves); ``confusion-<pipeline>`` per pipeline; ``roc`` (two classes); ``class-means``;
+        ``acm-class-means`` (when the most-chosen order exceeds 1); ``embedding``.
+    """
+    from covwb.plots.matrices import means_figure
+
+    ev, metric = result.evaluation, result.metric
+    name = METRIC_NAMES.get(metric, metric)
+    figures = {"scores": score_figure(ev.scores, metric, title=f"{name} per outer fold")}
+    for label, values in ev.grid_scores.items():
+        figures[f"grid-{label}"] = grid_heatmap(
+            values,
+            result.settings.orders,
+            result.settings.lags,
+            metric=metric,
+            title=f"{label}: mean inner-CV {name} (averaged over outer folds)",
+        )
+    if result.takens:
+        title = (
+            "Takens curves on the first outer training fold (for reference; the grid search chose m and τ)"
+            if result.takens_reference
+            else "Takens selection on each outer training fold"
+        )
+        figures["takens"] = takens_figure(result.takens, title=title)
+    for label, frame in ev.predictions.items():
+        figures[f"confusion-{label}"] = confusion_figure(
+            frame["y_true"], frame["y_pred"], ev.classes, title=f"{label}: confusion matrix (out-of-fold)"
+        )
+    if len(ev.classes) == 2:
+        figures["roc"] = roc_figure(ev.predictions, ev.classes[1], title="ROC curves (out-of-fold, pooled)")
+    figures["class-means"] = means_figure(
+        {f"class {k}": v for k, v in result.means.items()},
+        list(result.ch_names),
+        title="Class-mean covariances (affine-invariant means)",
+        unit="µV²",
+    )
+    if result.acm_means is not None:
+        figures["acm-class-means"] = means_figure(
+            {f"class {k}": v for k, v in result.acm_means.items()},
+            list(result.acm_names),
+            title=f"Class-mean augmented covariances (m = {result.order}, τ = {result.lag})",
+            unit="µV²",
+        )
+    where = f"ACM (m = {result.order}, τ = {result.lag})" if result.order > 1 else "covariances"
+    figures["embedding"] = tangent_embedding_figure(
+        result.embedding, result.labels, result.explained, title=f"Trials in the tangent space of the {where}"
+    )
+    return figures
 
 
 def score_figure(scores: pd.DataFrame, metric: str, *, title: str = "Score per fold") -> go.Figure:
@@ -267,7 +330,9 @@ def roc_figure(curves: Mapping[str, pd.DataFrame], positive: str, *, title: str 
     return fig
 
 
-def embedding_figure(coords: np.ndarray, labels: Sequence[str], explained: np.ndarray, *, title: str) -> go.Figure:
+def tangent_embedding_figure(
+    coords: np.ndarray, labels: Sequence[str], explained: np.ndarray, *, title: str
+) -> go.Figure:
     """Trials on the first two principal axes of their tangent vectors, one trace per class.
 
     Parameters

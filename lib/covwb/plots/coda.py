@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from covwb.coda.analysis import ALL_LABELS_UP_TO, CodaResult, default_label_count
 from covwb.errors import ParameterError
 
 _DIVERGING = "RdBu_r"
@@ -20,16 +21,7 @@ _POSITIVE = "#b2182b"
 _NEGATIVE = "#2166ac"
 MAX_NETWORK_EDGES = 300
 """The network draws at most this many edges (the largest |ρ| above the threshold)."""
-ALL_NAMES_UP_TO = 30
-"""Up to this many parts every part is named in the network and the biplot; above it only the strongest."""
-DEFAULT_LABELS = 15
-"""How many of the strongest edges (network) or parts (biplot) are labelled by default above ``ALL_NAMES_UP_TO``."""
 _FAINT = 0.3
-
-
-def default_label_count(D: int) -> int:
-    """Labels shown by default for D parts: all of them up to :data:`ALL_NAMES_UP_TO`, else :data:`DEFAULT_LABELS`."""
-    return D if D <= ALL_NAMES_UP_TO else DEFAULT_LABELS
 
 
 def _outward(x: np.ndarray) -> list[str]:
@@ -141,7 +133,7 @@ def network_figure(
 
     With many parts, names and edges overlap; only the strongest are labelled. The ``n_labels`` edges with
     the largest |ρ| among those drawn carry their ρ at their middle and full colour, the other drawn edges are
-    faint. Up to :data:`ALL_NAMES_UP_TO` parts every part is named; above that only the parts at the ends
+    faint. Up to :data:`ALL_LABELS_UP_TO` parts every part is named; above that only the parts at the ends
     of the labelled edges are, and the others are unnamed dots that show their name on hover.
 
     Parameters
@@ -203,7 +195,7 @@ def network_figure(
             hoverinfo="skip",
         )
     )
-    named = np.arange(D) if D <= ALL_NAMES_UP_TO else np.unique(np.concatenate([i[labelled], j[labelled]]))
+    named = np.arange(D) if D <= ALL_LABELS_UP_TO else np.unique(np.concatenate([i[labelled], j[labelled]]))
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -211,7 +203,7 @@ def network_figure(
             mode="markers",
             text=names,
             name="parts",
-            marker={"size": 12 if D <= ALL_NAMES_UP_TO else 6, "color": "#444"},
+            marker={"size": 12 if D <= ALL_LABELS_UP_TO else 6, "color": "#444"},
             hovertemplate="%{text}<extra></extra>",
             showlegend=False,
         )
@@ -224,13 +216,13 @@ def network_figure(
             text=[names[k] for k in named],
             textposition=_outward(x[named]),
             name="named parts",
-            marker={"size": 12 if D <= ALL_NAMES_UP_TO else 8, "color": "#444"},
+            marker={"size": 12 if D <= ALL_LABELS_UP_TO else 8, "color": "#444"},
             hovertemplate="%{text}<extra></extra>",
             showlegend=False,
         )
     )
     what = f"|ρ| ≥ {threshold:.2f}: {len(keep)} edges"
-    if D > ALL_NAMES_UP_TO or len(labelled) < len(keep):
+    if D > ALL_LABELS_UP_TO or len(labelled) < len(keep):
         what += f", the {len(labelled)} strongest labelled"
     fig.update_layout(title={"text": f"{title} ({what}; red +, blue −)"})
     fig.update_xaxes(visible=False, range=[-1.45, 1.45])
@@ -481,3 +473,78 @@ def bars_figure(
     fig.update_xaxes(title_text="part", type="category")
     fig.update_yaxes(title_text=yaxis, type="log" if log else "linear")
     return fig
+
+
+def coda_figures(result: CodaResult) -> dict[str, go.Figure]:
+    """Every figure of the compositional page for one result, by the name the page gives it, in the page's order.
+
+    Parameters
+    ----------
+    result : CodaResult
+        What :func:`covwb.coda.analyse` returned; its explicit settings say what to draw (threshold, labels,
+        pair, subcomposition, ternary parts, groups).
+
+    Returns
+    -------
+    dict of str to plotly.graph_objects.Figure
+        ``zeros-per-part`` (when the parts have zeros), ``variation-array``, ``correlations``, ``network``,
+        ``glasso-network`` (when fitted), ``partial-variances``, ``reference-independence`` and
+        ``subcomposition`` (when computed), ``biplot`` and ``ternary`` (when three parts are chosen).
+    """
+    settings, stats = result.settings, result.statistics
+    partial = stats.partial
+    names = list(result.parts)
+    figures: dict[str, go.Figure] = {}
+    if result.zeros.total:
+        per_part = result.zeros.per_part
+        figures["zeros-per-part"] = bars_figure(
+            {"zeros": per_part["zeros"].to_numpy()},
+            per_part["part"].tolist(),
+            title="Zeros per part",
+            yaxis="samples with a zero",
+        )
+    figures["variation-array"] = variation_heatmap(stats.variation.variances, stats.variation.means, names)
+    figures["correlations"] = correlation_panels(
+        {
+            "Raw proportions (Pearson)": stats.proportion_correlation,
+            "clr (Pearson)": stats.clr_correlation,
+            "Partial (given all other parts)": partial.partial_correlation_,
+        },
+        names,
+        title="Spurious, marginal and partial correlation of the parts",
+    )
+    figures["network"] = network_figure(
+        partial.partial_correlation_,
+        names,
+        settings.threshold,
+        title="Partial correlations",
+        n_labels=settings.edge_labels,
+    )
+    if result.graph is not None:
+        figures["glasso-network"] = network_figure(
+            result.graph.pcor,
+            names,
+            1e-9,
+            title=f"Graphical lasso, α = {settings.glasso_alpha:g}",
+            n_labels=settings.edge_labels,
+        )
+    figures["partial-variances"] = bars_figure(
+        {"clr variance": stats.clr_variances, "partial variance 1/Ω_ii": partial.partial_variances_},
+        names,
+        title="clr variance and partial variance of each part",
+        yaxis="variance",
+        log=True,
+    )
+    if result.reference is not None and settings.pair is not None:
+        figures["reference-independence"] = reference_figure(result.reference, settings.pair)
+    if result.subcomposition is not None:
+        figures["subcomposition"] = subcomposition_figure(result.subcomposition)
+    groups = list(result.groups) if result.groups is not None else None
+    figures["biplot"] = biplot_figure(
+        result.pca.scores, result.pca.loadings, result.pca.explained, names, groups, n_labels=settings.ray_labels
+    )
+    three = list(settings.ternary or ())
+    if len(three) == 3:
+        columns = [names.index(p) for p in three]
+        figures["ternary"] = ternary_figure(result.values[:, columns], three, groups)
+    return figures

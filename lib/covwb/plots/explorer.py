@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from covwb.covariance.geometry import METRICS
+from covwb.covariance.geometry import NUMPY_METRICS
 from covwb.errors import ParameterError
 from covwb.explore import Exploration, ExplorerSettings, RecordingExploration, StackExploration, TableExploration
 from covwb.plots.eeg import psd_figure, traces_figure
@@ -74,9 +74,9 @@ def explorer_figures(result: Exploration, settings: ExplorerSettings | None = No
             groups = list(result.groups)
     geometry = getattr(result, "geometry", None) or {}
     for metric, summary in geometry.items():
-        label = METRICS[metric]
+        label = NUMPY_METRICS[metric]
         figures[f"distances-{metric}"] = distance_heatmap(summary.distances, None, title=f"Pairwise {label} distances")
         figures[f"mds-{metric}"] = embedding_scatter(summary.embedding, groups, title=f"2-D MDS ({label})")
     if geometry:
-        figures["means"] = means_figure({METRICS[m]: s.mean for m, s in geometry.items()}, None)
+        figures["means"] = means_figure({NUMPY_METRICS[m]: s.mean for m, s in geometry.items()}, None)
     return figures

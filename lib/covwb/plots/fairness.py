@@ -14,6 +14,8 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from covwb.errors import ParameterError
+from covwb.fairness.analysis import FAIRLEARN, UNREGULARISED, FairnessResult
+from covwb.fairness.torch_penalties import PENALTIES
 
 _COLOURS = qualitative.Plotly
 
@@ -315,3 +317,64 @@ def distributions_figure(
         legend_title="cell",
     )
     return fig
+
+
+def fairness_figures(result: FairnessResult, shown: str | None = None, kind: str = "ecdf") -> dict[str, go.Figure]:
+    """Every figure of the fairness page for one result, by the name the page gives it, in the page's order.
+
+    Parameters
+    ----------
+    result : FairnessResult
+        What :func:`covwb.fairness.analyse_fairness` returned (or the page's job).
+    shown : str or None
+        The model of :meth:`~covwb.fairness.analysis.FairnessResult.models` whose cells and distributions
+        are drawn; None for the last one.
+    kind : {"ecdf", "kde"}
+        How the predictions of each cell are drawn.
+
+    Returns
+    -------
+    dict of str to plotly.graph_objects.Figure
+        ``fairness-tradeoff`` and ``fairness-lambda-curves`` (test split, with the recommended λ and the
+        fairlearn baseline), ``fairness-cell-means`` (the model shown beside the unregularised one) and
+        ``fairness-distributions`` (the model shown, per cell against the pooled distribution).
+
+    Raises
+    ------
+    ParameterError
+        ``shown`` is not a model of the result.
+    """
+    models = list(result.models())
+    shown = models[-1] if shown is None else shown
+    if shown not in models:
+        raise ParameterError(f"The result has no model {shown!r}; choose one of {', '.join(models)}.")
+    metric, metric_label = result.metric
+    summary = result.sweep.summary
+    test = summary[summary["split"] == "test"]
+    recommended = {p: c.lam for p, c in result.sweep.choices.items() if c.recommended}
+    baseline = None
+    if result.baseline is not None:
+        reduction = result.baseline.evaluations[FAIRLEARN].metrics
+        baseline = (reduction["jsd"], reduction[metric])
+    cells = {UNREGULARISED: result.cells(UNREGULARISED)}
+    cells[shown] = result.cells(shown)
+    target = result.settings.target
+    return {
+        "fairness-tradeoff": tradeoff_figure(
+            test, metric, metric_label, names=PENALTIES, chosen=recommended, baseline=baseline, split="test"
+        ),
+        "fairness-lambda-curves": lambda_figure(
+            test,
+            {metric: metric_label, "jsd": "JSD (bits)", "uf": "UF", "dcor": "dCor²"},
+            names=PENALTIES,
+            split="test",
+        ),
+        "fairness-cell-means": cell_means_figure(cells, value_label=f"mean prediction of {target}", split="test"),
+        "fairness-distributions": distributions_figure(
+            result.predictions(shown),
+            result.test_protected.cells,
+            result.test_protected.cell_labels,
+            kind=kind,
+            title=f"{shown}: predictions per intersectional cell against the pooled distribution (test split)",
+        ),
+    }

@@ -3,6 +3,7 @@ ridge sensitivity, float precision and learning curves.
 
 Every builder returns a ``plotly.graph_objects.Figure`` with a title and axis titles; panels
 for several metrics sit side by side, before (grey) and after (colour) batch normalisation.
+:func:`spd_figures` builds all of them from the result of :func:`covwb.spd.analysis.analyse_spd`.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def distance_figure(
     return fig
 
 
-def embedding_figure(
+def mds_before_after_figure(
     panels: Mapping[str, object],
     groups: Sequence[str] | None = None,
     *,
@@ -297,3 +298,33 @@ def learning_curves_figure(curves: pd.DataFrame, *, title: str = "Learning curve
     fig.update_yaxes(title_text="training matrices folded (%)", rangemode="tozero", row=1, col=3)
     fig.update_layout(title=title, height=380)
     return fig
+
+
+def spd_figures(result: object) -> dict[str, go.Figure]:
+    """Every figure of an SPD batch-norm analysis, by name, in the page's order.
+
+    Parameters
+    ----------
+    result : covwb.spd.analysis.SPDAnalysis
+        Read through its ``panels`` (metric name to panel), ``groups``, ``residuals``, ``ridge``,
+        ``precision`` and ``training`` (with ``curves()``) only.
+
+    Returns
+    -------
+    dict of str to Figure
+        ``bn-spectra``, ``bn-condition``, ``bn-distances`` and ``bn-mds`` when there are panels;
+        ``bn-mean-residuals``, ``bn-ridge``, ``bn-precision``; ``spdnet-curves`` when it trained.
+    """
+    figures: dict[str, go.Figure] = {}
+    panels = {SPD_METRICS[metric].short: panel for metric, panel in result.panels.items()}
+    if panels:
+        figures["bn-spectra"] = spectra_figure(panels)
+        figures["bn-condition"] = condition_histogram(panels)
+        figures["bn-distances"] = distance_figure(panels)
+        figures["bn-mds"] = mds_before_after_figure(panels, None if result.groups is None else list(result.groups))
+    figures["bn-mean-residuals"] = mean_residual_figure(result.residuals)
+    figures["bn-ridge"] = ridge_figure(result.ridge)
+    figures["bn-precision"] = failure_figure(result.precision)
+    if result.training is not None:
+        figures["spdnet-curves"] = learning_curves_figure(result.training.curves())
+    return figures

@@ -1,6 +1,6 @@
 """SPD networks in torch: geometry under the workbench's metric names, Riemannian batch normalisation, SPDNet, training.
 
-The metric names are those of :data:`covwb.covariance.geometry.SPD_METRICS`, shared with the numpy code:
+The metric names are those of :data:`covwb.covariance.SPD_METRICS`, shared with the numpy code:
 ``riemann``, ``logeuclid``, ``wasserstein``, ``euclid`` (pyRiemann's) and the generalised Bures-Wasserstein
 ``gbw`` and ``gbw_theta``. :class:`SPDBatchNorm` and the SPDNet layers are ``torch.nn.Module`` s; the
 geometry functions take batches ``(..., n, n)`` and are differentiable. :func:`train_spdnet` trains one
@@ -21,8 +21,7 @@ Examples
 2.0794
 """
 
-from covwb.covariance.geometry import SPD_METRICS
-from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean
+from covwb.spd.batchnorm import BATCHNORM_METRICS, SPDBatchNorm, karcher_mean_torch
 from covwb.spd.bures_wasserstein import (
     BarycentreResult,
     bw_barycentre,
@@ -38,7 +37,7 @@ from covwb.spd.bures_wasserstein import (
     gbw_pullback,
     lyapunov,
 )
-from covwb.spd.geometry import DEFAULT_THETA, distance, metric_theta, pairwise_distances
+from covwb.spd.geometry import DEFAULT_THETA, distance, metric_theta, pairwise_distances_torch
 from covwb.spd.matrix_functions import expm, invsqrtm, logm, powm, rectify, sqrtm, sqrtm_invsqrtm, sym
 from covwb.spd.parameters import SPDParameter
 from covwb.spd.spdnet import BiMap, LogEig, ReEig, SPDNet, StiefelAdam
@@ -49,6 +48,7 @@ from covwb.spd.training import (
     TrainConfig,
     TrainResult,
     all_curves,
+    convergence_warnings,
     plan_training,
     summarise,
     train_spdnet,
@@ -58,7 +58,6 @@ from covwb.spd.training import (
 __all__ = [
     "BATCHNORM_METRICS",
     "DEFAULT_THETA",
-    "SPD_METRICS",
     "VARIANTS",
     "BarycentreResult",
     "BiMap",
@@ -80,6 +79,7 @@ __all__ = [
     "bw_geodesic",
     "bw_log",
     "bw_transport",
+    "convergence_warnings",
     "distance",
     "expm",
     "fold_margin",
@@ -87,11 +87,11 @@ __all__ = [
     "gbw_distance2",
     "gbw_pullback",
     "invsqrtm",
-    "karcher_mean",
+    "karcher_mean_torch",
     "logm",
     "lyapunov",
     "metric_theta",
-    "pairwise_distances",
+    "pairwise_distances_torch",
     "plan_training",
     "powm",
     "rectify",

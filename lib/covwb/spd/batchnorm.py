@@ -59,31 +59,40 @@ BATCHNORM_METRICS: dict[str, str] = {m.name: m.short for m in SPD_METRICS.values
 _BW_FAMILY = tuple(name for name in BATCHNORM_METRICS if SPD_METRICS[name].family == "wasserstein")
 
 
-def karcher_mean(
+def karcher_mean_torch(
     X: torch.Tensor, *, tol: float = 1e-10, max_iter: int = 50, init: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, int]:
     """Affine-invariant (Karcher) mean of SPD matrices (N, n, n) and the iterations it took.
 
     The package's one torch Karcher mean (the numpy one is :func:`covwb.covariance.karcher.karcher_mean`).
     Starts at ``init`` (the arithmetic mean by default);
-    ``S <- S^1/2 exp(mean log(S^-1/2 X S^-1/2)) S^1/2`` until the Frobenius norm of the mean
-    logarithm is below ``tol`` or ``max_iter`` iterations ran (``max_iter = 1`` is the single step of
-    Brooks et al.'s batch norm).
+    ``S <- S^1/2 exp(t mean log(S^-1/2 X S^-1/2)) S^1/2`` with step ``t = 1``, halved whenever the norm of
+    the mean logarithm (the Riemannian gradient) did not decrease, as pyRiemann's ``mean_riemann`` does,
+    until that Frobenius norm is below ``tol`` or ``max_iter`` iterations ran (``max_iter = 1`` is the
+    single step of Brooks et al.'s batch norm). With a fixed step of 1 the iteration overshoots and
+    diverges on spread-out batches (on the SPD page's default synthetic batch of 30 matrices of 8 × 8,
+    condition number 1e4, the gradient norm grew from 1.7 to 4.1 in 50 iterations); the halving makes it
+    converge there in 19.
 
     Examples
     --------
     >>> import torch
     >>> X = torch.stack([torch.diag(torch.tensor([1.0, 4.0], dtype=torch.float64)), torch.eye(2, dtype=torch.float64)])
-    >>> mean, iterations = karcher_mean(X)
+    >>> mean, iterations = karcher_mean_torch(X)
     >>> mean.diagonal(), iterations
     (tensor([1., 2.], dtype=torch.float64), 2)
     """
     S = X.mean(0) if init is None else init
+    step, previous = 1.0, math.inf
     for iteration in range(1, max_iter + 1):
         root, inv_root = sqrtm_invsqrtm(S)
         T = logm(inv_root @ X @ inv_root).mean(0)
-        S = sym(root @ expm(T) @ root)
-        if float(torch.linalg.matrix_norm(T)) < tol:
+        norm = float(torch.linalg.matrix_norm(T))
+        if norm >= previous:
+            step /= 2
+        previous = norm
+        S = sym(root @ expm(step * T) @ root)
+        if norm < tol:
             return S, iteration
     return S, max_iter
 
@@ -134,6 +143,10 @@ class SPDBatchNorm(nn.Module):
         The share of the last batch that folded.
     last_mean_iterations : int
         Barycentre iterations the last batch took (the tangent-space step not counted).
+    last_mean_converged : bool
+        Whether the last batch's barycentre met ``mean_tol`` (always for LEM, whose mean is closed-form;
+        never when ``mean_iterations`` is 0 or 1 by design). The affine-invariant mean counts as unconverged
+        when it used all ``mean_iterations``, even if its last one met the tolerance.
     """
 
     def __init__(
@@ -172,6 +185,7 @@ class SPDBatchNorm(nn.Module):
         self.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
         self._last_step: torch.Tensor | None = None
         self.last_mean_iterations = 0
+        self.last_mean_converged = True
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Normalise a batch of SPD matrices, shape (N, n, n) -> (N, n, n).
@@ -220,12 +234,13 @@ class SPDBatchNorm(nn.Module):
     def _riemann(self, X: torch.Tensor) -> torch.Tensor:
         if self.training:
             with torch.no_grad():
-                G, self.last_mean_iterations = karcher_mean(
+                G, self.last_mean_iterations = karcher_mean_torch(
                     X.detach(),
                     tol=self.mean_tol,
                     max_iter=self.mean_iterations,
                     init=self._start(X.detach(), self.running_mean),
                 )
+            self.last_mean_converged = self.last_mean_iterations < self.mean_iterations
         else:
             G = self.running_mean
         root_g, inv_root = sqrtm_invsqrtm(G)
@@ -247,7 +262,7 @@ class SPDBatchNorm(nn.Module):
         if self.training:
             mean_log = L.detach().mean(0)
             var = ((L.detach() - mean_log) ** 2).sum((-1, -2)).mean()
-            self.last_mean_iterations = 0
+            self.last_mean_iterations, self.last_mean_converged = 0, True
             self._update(var, _along(_logeuclid_geodesic, self.running_mean, expm(mean_log)))
         else:
             mean_log, var = logm(self.running_mean), self.running_var
@@ -265,7 +280,7 @@ class SPDBatchNorm(nn.Module):
         reference = _deform(self.running_mean, roots[1], self.theta)
         G, Xt = reference, None
         if self.training:
-            self.last_mean_iterations = 0
+            self.last_mean_iterations, self.last_mean_converged = 0, False
             if self.mean_iterations or self.dispersion_about == "identity" or not int(self.num_batches_tracked):
                 with torch.no_grad():
                     Xt = Xp.detach() if inv_root_m is None else sym(roots[1] @ Xp.detach() @ roots[1])
@@ -273,6 +288,7 @@ class SPDBatchNorm(nn.Module):
                         Xt, tol=self.mean_tol, max_iter=self.mean_iterations, init=self._start(Xt, reference)
                     )
                 G, self.last_mean_iterations = result.mean, result.n_iter
+                self.last_mean_converged = result.converged
         g, U = torch.linalg.eigh(G)
         g = g.clamp_min(torch.finfo(g.dtype).tiny)
         root_g = g.sqrt()

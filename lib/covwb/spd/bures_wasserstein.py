@@ -221,6 +221,15 @@ def bw_barycentre(
     Returns
     -------
     BarycentreResult
+
+    Examples
+    --------
+    >>> import torch
+    >>> X = torch.stack([torch.diag(torch.tensor(d, dtype=torch.float64)) for d in ([1.0, 4.0], [9.0, 16.0])])
+    >>> result = bw_barycentre(X)  # commuting matrices: the square of the mean square root
+    >>> result.mean, result.converged
+    (tensor([[4., 0.],
+            [0., 9.]], dtype=torch.float64), True)
     """
     if method not in ("alvarez-esteban", "naive"):
         raise ParameterError(f"Unknown barycentre iteration {method!r}; use 'alvarez-esteban' or 'naive'.")

@@ -23,6 +23,9 @@ M_CHOICES: dict[str, str] = {
 }
 """Choices of the GBW metric matrix ``M`` on the page."""
 
+PANEL_MEAN_ITERATIONS = 50
+"""Barycentre iterations of a panel's batch norm at most (a tolerance of 1e-8 stops them earlier)."""
+
 
 @dataclass(frozen=True, eq=False)
 class PanelResult:
@@ -44,6 +47,12 @@ class PanelResult:
         Classical MDS of the pairwise distances in the metric.
     fold_fraction : float
         BW family: share of matrices whose ``Exp`` folded.
+    mean_iterations : int
+        Barycentre iterations the layer ran (0 for LEM, whose mean is closed-form).
+    mean_converged : bool
+        Whether they met their tolerance (1e-8) within :data:`PANEL_MEAN_ITERATIONS`.
+    folded : ndarray of bool, shape (N,), or None
+        BW family: which matrices folded (all False for AIRM and LEM, which never fold).
     settings : dict
         Metric, theta, choice of M, dispersion reference.
     """
@@ -59,6 +68,9 @@ class PanelResult:
     embedding_before: np.ndarray
     embedding_after: np.ndarray
     fold_fraction: float
+    mean_iterations: int = 0
+    mean_converged: bool = True
+    folded: np.ndarray | None = None
     settings: dict = field(default_factory=dict)
 
 
@@ -131,12 +143,12 @@ def pairwise(covs: np.ndarray, metric: str, *, theta: float = 1.0, M: np.ndarray
     """Pairwise distances of a batch (N, n, n) in a layer's metric, shape (N, N), symmetric, zero diagonal."""
     import torch
 
-    from covwb.spd.geometry import pairwise_distances
+    from covwb.spd.geometry import pairwise_distances_torch
 
     gbw = metric in ("gbw", "gbw_theta")
     Mt = torch.as_tensor(M, dtype=torch.float64) if gbw and M is not None else None
     theta_used = theta if metric == "gbw_theta" else None
-    return pairwise_distances(torch.as_tensor(covs, dtype=torch.float64), metric, M=Mt, theta=theta_used).numpy()
+    return pairwise_distances_torch(torch.as_tensor(covs, dtype=torch.float64), metric, M=Mt, theta=theta_used).numpy()
 
 
 def _log10_condition(eigvals: np.ndarray) -> np.ndarray:
@@ -168,11 +180,14 @@ def geometry_panel(
     X = check_spd_stack(covs, name="matrices", min_matrices=3)
     check_metric(metric, BATCHNORM_METRICS)
     M = metric_matrix(X, m_choice) if metric in ("gbw", "gbw_theta") else None
-    layer = build_layer(X.shape[1], metric, theta=theta, M=M, dispersion_about=dispersion_about)
+    layer = build_layer(
+        X.shape[1], metric, theta=theta, M=M, dispersion_about=dispersion_about, mean_iterations=PANEL_MEAN_ITERATIONS
+    )
     with torch.no_grad():
         out = layer(torch.from_numpy(X)).numpy()
         bias = layer.bias_matrix().numpy()
         mean = layer.running_mean.numpy()
+        mask = layer.last_fold_mask
     th = layer.theta
     before, after = np.linalg.eigvalsh(X), np.linalg.eigvalsh(out)
     return PanelResult(
@@ -187,6 +202,9 @@ def geometry_panel(
         embedding_before=mds_embedding(pairwise(X, metric, theta=th, M=M)),
         embedding_after=mds_embedding(pairwise(out, metric, theta=th, M=M)),
         fold_fraction=layer.last_fold_fraction,
+        mean_iterations=layer.last_mean_iterations,
+        mean_converged=layer.last_mean_converged,
+        folded=np.zeros(len(X), dtype=bool) if not mask.numel() else mask.numpy(),
         settings={
             "metric": metric,
             "theta": th,

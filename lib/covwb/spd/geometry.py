@@ -21,8 +21,8 @@ import torch
 
 from covwb.covariance.geometry import check_metric
 from covwb.errors import ParameterError
-from covwb.spd.bures_wasserstein import gbw_distance2
-from covwb.spd.matrix_functions import logm, sqrtm_invsqrtm
+from covwb.spd.bures_wasserstein import gbw_distance2, gbw_pullback
+from covwb.spd.matrix_functions import clamp_eigenvalues, logm, sqrtm, sqrtm_invsqrtm, sym
 
 DEFAULT_THETA = 0.5
 """Power deformation of ``gbw_theta`` when none is given (compresses the spectrum, as in GBWBN on HDM05)."""
@@ -101,22 +101,44 @@ def distance(
     return gbw_distance2(A, B, M, th).sqrt()
 
 
-def pairwise_distances(
+def pairwise_distances_torch(
     X: torch.Tensor, metric: str = "riemann", *, M: torch.Tensor | None = None, theta: float | None = None
 ) -> torch.Tensor:
     """Distances between every pair of a batch, shape (N, n, n) -> (N, N), symmetric with a zero diagonal.
 
     The torch counterpart of :func:`covwb.covariance.geometry.pairwise_distances`, for every metric of
-    :data:`~covwb.covariance.geometry.SPD_METRICS` (see :func:`distance` for the arguments).
+    :data:`~covwb.covariance.geometry.SPD_METRICS` (see :func:`distance` for the arguments and units), equal
+    to :func:`distance` on each pair to rounding. Cost: one spectral factor per matrix (``B^-1/2``,
+    ``log B``, ``(phi B^theta)^1/2``), then one ``eigvalsh`` (AIRM) or ``svdvals`` (BW family) per pair
+    ``i < j`` only; for 45 matrices of 64 x 64, a third of the time of :func:`distance` on every ordered pair.
 
     Examples
     --------
     >>> import torch
     >>> X = torch.stack([torch.eye(2, dtype=torch.float64) * s for s in (1.0, 4.0)])
-    >>> pairwise_distances(X, "wasserstein")
+    >>> pairwise_distances_torch(X, "wasserstein")
     tensor([[0.0000, 1.4142],
             [1.4142, 0.0000]], dtype=torch.float64)
     """
-    D = distance(X[:, None], X[None, :], metric, M=M, theta=theta)
-    D = (D + D.T) / 2
-    return D.fill_diagonal_(0.0)
+    th = metric_theta(metric, theta)
+    if M is not None and metric not in ("gbw", "gbw_theta"):
+        raise ParameterError(f"A metric matrix M belongs to the 'gbw' metrics, not to {metric!r}.")
+    n = X.shape[0]
+    i, j = torch.triu_indices(n, n, 1, device=X.device)
+    if metric == "riemann":
+        inv_root = sqrtm_invsqrtm(X)[1]
+        eigvals = clamp_eigenvalues(torch.linalg.eigvalsh(sym(inv_root[j] @ X[i] @ inv_root[j])))
+        upper = eigvals.log().square().sum(-1).sqrt()
+    elif metric == "logeuclid":
+        L = logm(X)
+        upper = torch.linalg.matrix_norm(L[i] - L[j])
+    elif metric == "euclid":
+        upper = torch.linalg.matrix_norm(X[i] - X[j])
+    else:
+        P = gbw_pullback(X, M, th)
+        root, trace = sqrtm(P), P.diagonal(dim1=-2, dim2=-1).sum(-1)
+        cross = torch.linalg.svdvals(root[i] @ root[j]).sum(-1)  # as bw_distance2: accurate for tiny eigenvalues
+        upper = (trace[i] + trace[j] - 2 * cross).clamp_min(0).sqrt() / abs(th)
+    D = X.new_zeros((n, n))
+    D = D.index_put((i, j), upper)
+    return D + D.T

@@ -17,7 +17,16 @@ from covwb.spd.parameters import project_stiefel_grad_, retract_stiefel_
 
 
 class BiMap(nn.Module):
-    """Bilinear map ``W^T X W``: (N, n_in, n_in) -> (N, n_out, n_out), ``W`` Stiefel (n_in, n_out)."""
+    """Bilinear map ``W^T X W``: (N, n_in, n_in) -> (N, n_out, n_out), ``W`` Stiefel (n_in, n_out).
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = BiMap(4, 2, generator=torch.Generator().manual_seed(0))
+    >>> W = layer.weight  # (n_in, n_out), orthonormal columns
+    >>> layer(torch.eye(4, dtype=torch.float64).expand(3, 4, 4)).shape, torch.allclose(W.T @ W, torch.eye(2, dtype=W.dtype))
+    (torch.Size([3, 2, 2]), True)
+    """
 
     def __init__(
         self,
@@ -40,7 +49,15 @@ class BiMap(nn.Module):
 
 
 class ReEig(nn.Module):
-    """Eigenvalue rectification ``max(l, threshold)`` (N, n, n) -> (N, n, n)."""
+    """Eigenvalue rectification ``max(l, threshold)`` (N, n, n) -> (N, n, n).
+
+    Examples
+    --------
+    >>> import torch
+    >>> ReEig(threshold=0.5)(torch.diag(torch.tensor([0.1, 2.0], dtype=torch.float64))[None])
+    tensor([[[0.5000, 0.0000],
+             [0.0000, 2.0000]]], dtype=torch.float64)
+    """
 
     def __init__(self, threshold: float = 1e-4) -> None:
         super().__init__()
@@ -51,7 +68,14 @@ class ReEig(nn.Module):
 
 
 class LogEig(nn.Module):
-    """Matrix logarithm and half-vectorisation (off-diagonals times sqrt 2): (N, n, n) -> (N, n(n+1)/2)."""
+    """Matrix logarithm and half-vectorisation (off-diagonals times sqrt 2): (N, n, n) -> (N, n(n+1)/2).
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> LogEig()(torch.diag(torch.tensor([1.0, math.e], dtype=torch.float64))[None])  # log: diag(0, 1)
+    tensor([[0., 0., 1.]], dtype=torch.float64)
+    """
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         L = logm(X)
@@ -77,6 +101,14 @@ class SPDNet(nn.Module):
         Seed of the weight initialisation.
     bn_options : dict
         Further keyword arguments of :class:`SPDBatchNorm`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = SPDNet(4, 3, 2, batchnorm="wasserstein", seed=0)  # 4 x 4 inputs, 3 x 3 hidden, 2 classes
+    >>> X = torch.stack([torch.eye(4, dtype=torch.float64) * s for s in (1.0, 2.0, 3.0)])
+    >>> net(X).shape  # class scores (logits)
+    torch.Size([3, 2])
     """
 
     def __init__(

@@ -7,7 +7,9 @@ in a forward pass when the exponential map that produces its output runs past th
 geodesic, ``fold_margin(B, V_i) <= 0`` (:func:`covwb.spd.bures_wasserstein.fold_margin`; see
 :attr:`covwb.spd.batchnorm.SPDBatchNorm.last_fold_mask`). Folded outputs are reflected back towards
 the bias, so the layer's outputs then miss the mean and dispersion it promises; the result carries
-a warning. :func:`plan_training` describes several variants × seeds as a :class:`covwb.jobs.Plan`.
+a warning, as does a training loss that stops being a number (divergence). :func:`plan_training`
+describes several variants × seeds as a :class:`covwb.jobs.Plan`; :func:`variant_warnings` and
+:func:`convergence_warnings` summarise the runs' folding and convergence per variant.
 
 Inputs are divided by one number, the median of ``tr(X) / n`` over the training matrices. That fixes
 the unit in which ReEig's absolute threshold (1e-4) acts and helps the network without batch norm;
@@ -21,6 +23,7 @@ less. The split is stratified and seeded; the seed also fixes the weights and th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,6 +36,7 @@ import pandas as pd
 from covwb.covariance.geometry import RENAMED_METRICS, SPD_METRICS
 from covwb.errors import ParameterError, SPDInputError
 from covwb.jobs.plan import Plan, Ref, Task
+from covwb.settings import Settings, setting
 
 VARIANTS: dict[str, str] = {
     "none": "SPDNet (no BN)",
@@ -40,45 +44,61 @@ VARIANTS: dict[str, str] = {
 }
 """Training variants: no batch norm, or a :class:`~covwb.spd.batchnorm.SPDBatchNorm` metric (the workbench's names)."""
 
+STILL_FALLING_SHARE = 0.1
+"""A run whose last epoch brought more than this share of its training loss's whole decrease has not converged."""
+
 _RELATIVE_COST = {"none": 1.0, "riemann": 3.8, "logeuclid": 2.3, "wasserstein": 3.2, "gbw": 3.9, "gbw_theta": 4.3}
 """Seconds per epoch relative to SPDNet without batch norm (8 × 8 MAMEM covariances, hidden size 8, batch 30),
 the task weights of :func:`plan_training` for progress and time estimates."""
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one training run.
+class TrainConfig(Settings):
+    """Hyper-parameters of one training run, as a frozen settings object (validated when made).
+
+    Being a :class:`covwb.settings.Settings`, it is also a cache key (:meth:`~covwb.settings.Settings.fingerprint`),
+    a settings document, a part of a link and valid Python (nested as ``training`` in
+    :class:`covwb.spd.analysis.SPDSettings`).
 
     Parameters
     ----------
     n_hidden : int
-        BiMap output size (at most the input size).
+        BiMap output size, 1 to 1000 (at most the input size, checked against the data).
     epochs : int
-        Passes over the training set.
+        Passes over the training set, 1 to 1000.
     batch_size : int
-        Matrices per batch (at least 2, batch norm needs a batch).
+        Matrices per batch, 2 to 1024 (batch norm needs a batch).
     lr : float
-        Adam learning rate (Stiefel weights by projected Adam + QR retraction).
+        Adam learning rate, in (0, 1] (Stiefel weights by projected Adam + QR retraction).
     test_fraction : float
-        Share of the matrices held out, stratified by class.
+        Share of the matrices held out, stratified by class, in [0.05, 0.9].
     theta : float
-        Power deformation of the ``"gbw_theta"`` variant.
+        Power deformation of the ``"gbw_theta"`` variant, in [0.05, 1].
     mean_iterations : int
-        Barycentre iterations per batch in the batch norm before its tangent-space step.
+        Barycentre iterations per batch in the batch norm before its tangent-space step, 0 to 100.
     refit_statistics : bool
         Before each evaluation, refit the batch norm's running statistics on the whole training
         set with the current weights (:meth:`~covwb.spd.batchnorm.SPDBatchNorm.refit`) instead of
         using the momentum averages, which lag behind a learnable metric ``M``.
+
+    Examples
+    --------
+    >>> TrainConfig(epochs=5).to_query()
+    {'epochs': '5'}
+    >>> TrainConfig(batch_size=1)
+    Traceback (most recent call last):
+    ...
+    covwb.errors.ParameterError: Batch size must be between 2 and 1024, got 1.
     """
 
-    n_hidden: int = 6
-    epochs: int = 20
-    batch_size: int = 30
-    lr: float = 5e-3
-    test_fraction: float = 0.25
-    theta: float = 0.5
-    mean_iterations: int = 1
-    refit_statistics: bool = True
+    n_hidden: int = setting(6, label="BiMap output size", low=1, high=1000)
+    epochs: int = setting(20, label="Epochs", low=1, high=1000)
+    batch_size: int = setting(30, label="Batch size", low=2, high=1024)
+    lr: float = setting(5e-3, label="Learning rate", low=1e-7, high=1.0)
+    test_fraction: float = setting(0.25, label="Test share", low=0.05, high=0.9)
+    theta: float = setting(0.5, label="θ of θ-GBW-BN", low=0.05, high=1.0)
+    mean_iterations: int = setting(1, label="Barycentre iterations per batch", low=0, high=100)
+    refit_statistics: bool = setting(True, label="Refit the running statistics before each evaluation")
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,8 @@ class TrainResult:
     train_indices, test_indices : ndarray of int
         Positions in the inputs of the training and held-out matrices (sorted).
     warnings : tuple of str
-        Sentences on what may make the result wrong (folding), with what to do.
+        Sentences on what may make the result wrong (folding, a loss that became NaN or infinite), with
+        what to do.
     settings : dict
         The configuration, variant, seed, classes, split sizes and input scale.
     """
@@ -160,6 +181,30 @@ class TrainResult:
     def folded_train(self) -> int:
         """Training matrices that folded, summed over the epochs (a matrix folding in 3 epochs counts 3 times)."""
         return sum(r.folded_train for r in self.history)
+
+    @property
+    def folded(self) -> bool:
+        """Whether the batch norm folded at least once, in training or in evaluation."""
+        return any(r.folded_train or r.folded_test for r in self.history)
+
+    @property
+    def diverged_epoch(self) -> int | None:
+        """The first epoch whose training or test loss is NaN or infinite, or None."""
+        return next(
+            (r.epoch for r in self.history if not (math.isfinite(r.train_loss) and math.isfinite(r.test_loss))), None
+        )
+
+    def still_falling(self, share: float = STILL_FALLING_SHARE) -> bool:
+        """Whether training stopped while its loss was still falling: it has not converged.
+
+        True for a single epoch, and when the last epoch brought more than ``share`` of the training loss's
+        whole decrease since the first epoch (on a converged run the last epochs bring almost nothing).
+        """
+        losses = [r.train_loss for r in self.history]
+        if len(losses) < 2:
+            return True
+        last, total = losses[-2] - losses[-1], losses[0] - losses[-1]
+        return last > 0 and last > share * total
 
     def curves(self) -> pd.DataFrame:
         """The history as a table, one row per epoch, with the variant, the seed and folding in %.
@@ -201,8 +246,6 @@ def _check_inputs(covs: np.ndarray, labels: Sequence, config: TrainConfig) -> tu
         raise ParameterError(
             f"The hidden size must be between 1 and the matrix size {X.shape[1]}, got {config.n_hidden}."
         )
-    if config.batch_size < 2 or config.epochs < 1 or not 0 < config.test_fraction < 1:
-        raise ParameterError("Use a batch of at least 2, at least 1 epoch and a test share strictly between 0 and 1.")
     return X, y, [str(c) for c in classes]
 
 
@@ -341,7 +384,10 @@ def train_spdnet(
         model=model,
         train_indices=train_idx,
         test_indices=test_idx,
-        warnings=_folding_warnings(variant, seed, history, len(train_idx), len(test_idx)),
+        warnings=(
+            *_folding_warnings(variant, seed, history, len(train_idx), len(test_idx)),
+            *_divergence_warnings(variant, seed, history),
+        ),
         settings=settings,
     )
 
@@ -372,6 +418,17 @@ def _folding_warnings(
         "their targets. Matrices far below the batch in some direction (low-power or outlying trials) fold first, "
         "more so as the learnt dispersion grows: look for outlying trials, or try θ-GBW (θ < 1), fewer epochs or a "
         "lower learning rate.",
+    )
+
+
+def _divergence_warnings(variant: str, seed: int, history: Sequence[EpochRecord]) -> tuple[str, ...]:
+    """One sentence when a loss became NaN or infinite, else nothing."""
+    epoch = next((r.epoch for r in history if not (math.isfinite(r.train_loss) and math.isfinite(r.test_loss))), None)
+    if epoch is None:
+        return ()
+    return (
+        f"{VARIANTS[variant]}, seed {seed}: the loss became NaN or infinite in epoch {epoch}, so the weights are no "
+        "longer numbers and the later curves and the test accuracy mean nothing. Lower the learning rate.",
     )
 
 
@@ -484,7 +541,7 @@ def summarise(results: Sequence[TrainResult]) -> pd.DataFrame:
                 "test accuracy sd (%)": float(acc.std(ddof=1)) if len(acc) > 1 else float("nan"),
                 "seeds": len(runs),
                 "seconds per epoch": float(np.median([r.seconds_per_epoch for r in runs])),
-                "runs that folded": sum(bool(r.warnings) for r in runs),
+                "runs that folded": sum(r.folded for r in runs),
                 "most folded in a batch (%)": 100 * max(h.max_batch_fold_fraction for r in runs for h in r.history),
             }
         )
@@ -492,7 +549,7 @@ def summarise(results: Sequence[TrainResult]) -> pd.DataFrame:
 
 
 def variant_warnings(results: Sequence[TrainResult]) -> tuple[str, ...]:
-    """One warning per variant whose runs carry warnings: the first such run's, and how many seeds had one.
+    """One folding warning per variant whose batch norm folded: its first folded run's, and how many seeds folded.
 
     Parameters
     ----------
@@ -507,9 +564,58 @@ def variant_warnings(results: Sequence[TrainResult]) -> tuple[str, ...]:
     out = []
     for variant in dict.fromkeys(r.variant for r in results):
         runs = [r for r in results if r.variant == variant]
-        warned = [r for r in runs if r.warnings]
-        if warned:
-            out.append(
-                f"{' '.join(warned[0].warnings)} ({len(warned)} of {len(runs)} seeds of {VARIANTS[variant]} warned.)"
+        folded = [r for r in runs if r.folded]
+        if folded:
+            first = folded[0]
+            (sentence,) = _folding_warnings(
+                variant, first.seed, first.history, len(first.train_indices), len(first.test_indices)
             )
+            out.append(f"{sentence} ({len(folded)} of {len(runs)} seeds of {VARIANTS[variant]} folded.)")
+    return tuple(out)
+
+
+def convergence_warnings(results: Sequence[TrainResult], share: float = STILL_FALLING_SHARE) -> tuple[str, ...]:
+    """Warnings on runs that diverged (one per variant) or stopped while still learning (one for all variants).
+
+    Parameters
+    ----------
+    results : sequence of TrainResult
+        Runs of one or more variants.
+    share : float
+        See :meth:`TrainResult.still_falling`.
+
+    Returns
+    -------
+    tuple of str
+        One sentence per variant with a run whose loss became NaN or infinite, then one sentence naming the
+        variants whose runs had not converged (:meth:`TrainResult.still_falling`), if any.
+
+    Examples
+    --------
+    >>> from covwb.spd.training import EpochRecord, TrainResult
+    >>> history = [EpochRecord(e, loss, 0.5, loss, 0.5, 0.1) for e, loss in ((1, 0.7), (2, 0.5))]
+    >>> run = TrainResult("wasserstein", 0, history, None, np.arange(6), np.arange(6, 8))
+    >>> print(convergence_warnings([run])[0][:83])
+    The training loss was still falling when training stopped for BW-BN (1 of 1 seeds):
+    """
+    out, unfinished = [], []
+    for variant in dict.fromkeys(r.variant for r in results):
+        runs = [r for r in results if r.variant == variant]
+        diverged = [r for r in runs if r.diverged_epoch is not None]
+        if diverged:
+            out.append(
+                f"{VARIANTS[variant]}: the loss became NaN or infinite in {len(diverged)} of {len(runs)} seeds (seed "
+                f"{diverged[0].seed} in epoch {diverged[0].diverged_epoch}); those runs' curves and test accuracies "
+                "mean nothing. Lower the learning rate."
+            )
+        falling = [r for r in runs if r.diverged_epoch is None and r.still_falling(share)]
+        if falling:
+            unfinished.append(f"{VARIANTS[variant]} ({len(falling)} of {len(runs)} seeds)")
+    if unfinished:
+        out.append(
+            f"The training loss was still falling when training stopped for {', '.join(unfinished)}: the last "
+            f"epoch brought more than {share:.0%} of the loss's whole decrease (or there was one epoch), so the "
+            "learning curves and test accuracies are those of unfinished training and comparisons between "
+            "variants may change. Train for more epochs (or with a larger learning rate)."
+        )
     return tuple(out)
