@@ -2,8 +2,8 @@
 
 Everything runs through the job layer as the app runs it: plans from :func:`covwb.eeg.evaluation.plan_evaluation`
 (or :func:`~covwb.eeg.evaluation.plan_search`), submitted to a :class:`covwb.jobs.JobRegistry` whose
-:class:`~covwb.jobs.DaskRunner` drives a local Dask cluster started by the job layer's own helper process
-(``python -m covwb.jobs._local_cluster N``: N single-threaded worker processes, one BLAS thread each). Times are
+:class:`~covwb.jobs.DaskRunner` drives a local Dask cluster set up as the job layer sets up its own (N
+single-threaded worker processes on 127.0.0.1, one BLAS thread each; two such clusters are up at once here). Times are
 wall-clock seconds from submission to result (:class:`~covwb.jobs.JobInfo` ``finished - created``); cluster
 start-up and the first job on a fresh cluster (imports on the workers) are reported separately, never counted.
 Per-task compute times come from Dask's task stream.
@@ -55,13 +55,11 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import json
+import logging
 import operator
 import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -171,34 +169,22 @@ class JobCluster:
     """The job layer's local cluster (its helper process) with ``n_workers`` workers, and a registry on it."""
 
     def __init__(self, n_workers: int) -> None:
-        from distributed import Client
+        from distributed import Client, LocalCluster
 
         from covwb.runtime import _THREAD_VARIABLES
 
         start = time.perf_counter()
-        env = {
-            **os.environ,
-            **dict.fromkeys(_THREAD_VARIABLES, "1"),
-            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-        }
-        self._helper = subprocess.Popen(
-            [sys.executable, "-m", "covwb.jobs._local_cluster", str(n_workers)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
+        # the job layer's local cluster, as covwb.jobs.cluster starts it (two of them are up at once here)
+        self._cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            env=dict.fromkeys(_THREAD_VARIABLES, "1"),
         )
-        assert self._helper.stdout is not None
-        address = ""
-        while not address:
-            line = self._helper.stdout.readline()
-            if not line:
-                raise RuntimeError(f"the local cluster of {n_workers} workers did not start")
-            try:
-                address = json.loads(line)["address"]
-            except (ValueError, KeyError):
-                continue
-        self.client = Client(address, set_as_default=False)
+        self.client = Client(self._cluster, set_as_default=False)
         self.client.wait_for_workers(n_workers, timeout=120)
         self.n_workers = n_workers
         self.startup_s = time.perf_counter() - start
@@ -223,9 +209,7 @@ class JobCluster:
 
     def close(self) -> None:
         self.client.close()
-        if self._helper.stdin is not None:
-            self._helper.stdin.close()
-        self._helper.wait(timeout=60)
+        self._cluster.close()
 
 
 def _task_time(record: dict) -> TaskTime | None:
