@@ -22,10 +22,22 @@ the ``order`` and ``lag`` chosen in most folds (NaN otherwise), so the file conc
 Files are read with the app's readers (:mod:`covwb.io.eeg`: EDF/BDF/GDF/FIF, BrainVision and EEGLAB with
 their companion files given together) and epoched in this process, one recording at a time (a subject's
 recordings are held until its last one is read, then only its epochs); only the epochs travel to the workers.
-The job runs one task per evaluation (subject × session within sessions, subject across sessions), never
-parallelising inside the nested search. An evaluation that fails on bad input (too few trials of a
-class, a window outside a recording) is listed on standard error and left out of the CSV; the exit
-status is then 1.
+
+Grain. Every evaluation is :func:`covwb.eeg.evaluation.plan_evaluation`'s two-stage plan, and the batch is
+one job made of all of them (:func:`covwb.jobs.merge_plans`): its first stage holds every evaluation's
+search tasks (one per outer fold × order × lag, keys prefixed by the evaluation: ``subject 1, session 2/
+search/fold3/order4/lag5``), its second every evaluation's refits. A cluster thus gets hundreds of tasks of
+seconds per recording instead of one task of many minutes per recording, interleaved so that every
+recording's cheap tasks come first and every recording's heaviest next; a batch of 18 sessions balances on
+a few hundred workers, where one task per recording would keep all but 18 idle and end with the slowest
+recording. The price is a barrier: the refits start when the last search task of the batch has finished, and
+no CSV row appears before the end. Nothing runs inside an inner cross-validation loop.
+
+Bad input. A file that cannot be read, a subject whose epochs cannot be cut (a missing class, a window
+outside the recording) and an evaluation that fails on its data (too few trials of a class, matrices that
+are not positive definite) are each named in one sentence on standard error and left out of the CSV; the
+others are evaluated, and the exit status is 1. A wrong command line (a missing file, label counts that do
+not match the files) stops before anything runs, with exit status 2.
 
 Example::
 
@@ -181,27 +193,18 @@ def _sha256(path: Path) -> str:
 # -- the plan --------------------------------------------------------------------------------------------------------
 
 
-def evaluate_unit(epochs: tuple[np.ndarray, np.ndarray, np.ndarray], options: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate one unit on a worker; returns per-pipeline fold scores, or the sentence of a bad-input error.
+def unit_output(evaluation: Any) -> dict[str, Any]:
+    """Per-pipeline fold scores of one unit's :class:`~covwb.eeg.evaluation.Evaluation`, for the CSV rows.
 
-    Parameters
-    ----------
-    epochs : (X, y, sessions)
-        Epochs of shape (n_trials, n_channels, n_times) in µV, labels and session labels, each (n_trials,).
-    options : dict
-        Keyword arguments of :func:`covwb.eeg.evaluation.evaluate` (``n_jobs`` is 1: the unit is the grain).
+    Returns
+    -------
+    dict
+        ``metric`` (the selection metric), ``n_classes`` and ``pipelines``: per pipeline label, arrays over
+        outer folds of ``score``, ``seconds``, ``test_session``, ``test_size``, ``order`` and ``lag``.
     """
-    from covwb.eeg.evaluation import evaluate
-
-    X, y, sessions = epochs
-    try:
-        evaluation = evaluate(X, y, sessions, n_jobs=1, **options)
-    except WorkbenchError as error:
-        return {"error": str(error)}
     metric = evaluation.metrics[0]
-    scores = evaluation.scores
     pipelines = {}
-    for label, frame in scores.groupby("pipeline", sort=False):
+    for label, frame in evaluation.scores.groupby("pipeline", sort=False):
         sizes = evaluation.predictions[label].groupby("fold").size()
         pipelines[label] = {
             "score": frame[metric].to_numpy(float),
@@ -263,27 +266,34 @@ def _rows(unit: Unit, out: dict[str, Any], n_trials: int, n_channels: int, schem
     return rows
 
 
+def _where(unit: Unit) -> str:
+    return f"subject {unit.subject}" + (f", session {unit.session}" if unit.session else "")
+
+
 def _combine(
-    results: dict[str, dict[str, Any]],
+    outcomes: dict[str, Any],
     units: dict[str, Unit],
     shapes: dict[str, tuple[int, ...]],
     scheme: str,
     dataset: str,
     settings: dict[str, Any],
+    failures: tuple[str, ...],
 ) -> BatchResult:
+    """The CSV rows of the evaluations that ran, in the units' order, and a sentence per one that failed."""
     import pandas as pd
 
-    rows, failures = [], []
+    from covwb.jobs import Failed
+
+    rows, failed = [], list(failures)
     for key, unit in units.items():
-        out = results[key]
-        if "error" in out:
-            where = f"subject {unit.subject}" + (f", session {unit.session}" if scheme == "within" else "")
-            failures.append(f"{where}: {out['error']}")
-            continue
-        n_trials, n_channels = shapes[key][:2]
-        rows.extend(_rows(unit, out, n_trials, n_channels, scheme, dataset))
+        outcome = outcomes.get(key)
+        if isinstance(outcome, Failed):
+            failed.append(f"{_where(unit)}: {outcome.message}")
+        elif outcome is not None:
+            n_trials, n_channels = shapes[key][:2]
+            rows.extend(_rows(unit, unit_output(outcome), n_trials, n_channels, scheme, dataset))
     frame = pd.DataFrame(rows, columns=[*MOABB_COLUMNS, *EXTRA_COLUMNS])
-    return BatchResult(results=frame, failures=tuple(failures), settings=settings)
+    return BatchResult(results=frame, failures=tuple(failed), settings=settings)
 
 
 def plan_acm_batch(
@@ -294,39 +304,58 @@ def plan_acm_batch(
     dataset: str,
     settings: dict[str, Any],
 ) -> Any:
-    """The batch as a :class:`~covwb.jobs.Plan`: one task per evaluation unit.
+    """The batch as one :class:`~covwb.jobs.Plan`: every unit's evaluation plan, merged (module notes).
 
     Parameters
     ----------
     subjects : dict of str to SessionEpochs
         Epochs of each subject, sessions labelled.
     options : dict
-        Keyword arguments of :func:`covwb.eeg.evaluation.evaluate` besides the data.
+        Keyword arguments of :func:`covwb.eeg.evaluation.plan_evaluation` besides the data.
     scheme : {"within", "cross"}
         Within-session k-fold per session, or leave one session out per subject.
     dataset : str
         The ``dataset`` column.
     settings : dict
         Recorded in the result.
+
+    Returns
+    -------
+    Plan
+        Its final ``combine`` returns a :class:`BatchResult`; a unit whose plan cannot be built (too few
+        trials of a class for the folds, say) is among its failures without running.
     """
     from functools import partial
 
-    from covwb.jobs import Plan, Ref, Task
+    from covwb.eeg.evaluation import plan_evaluation
+    from covwb.jobs import merge_plans
 
-    data, units, shapes, tasks = {}, {}, {}, []
+    units, shapes, plans, failures = {}, {}, {}, []
     for subject, epochs in subjects.items():
         names = list(dict.fromkeys(epochs.sessions.tolist()))
         parts = [(s, epochs.sessions == s) for s in names] if scheme == "within" else [("", slice(None))]
         for session, mask in parts:
-            key = f"{subject}/{session}" if session else subject
+            unit = Unit(subject=subject, session=session, n_sessions=len(names))
+            key = _where(unit).replace("/", "|")
+            while key in units:
+                key += "'"
             X, y, sessions = epochs.X[mask], epochs.y[mask], epochs.sessions[mask]
-            data[key] = (X, y, sessions)
-            units[key] = Unit(subject=subject, session=session, n_sessions=len(names))
-            shapes[key] = X.shape
-            label = f"subject {subject}" + (f", session {session}" if session else "")
-            tasks.append(Task(key=key, fn=evaluate_unit, args=(Ref(key), options), label=label, weight=float(X.size)))
-    combine = partial(_combine, units=units, shapes=shapes, scheme=scheme, dataset=dataset, settings=settings)
-    return Plan(tasks=tuple(tasks), combine=combine, data=data, name="ACM evaluation")
+            try:
+                plans[key] = plan_evaluation(X, y, sessions, scheme=scheme, **options)
+            except WorkbenchError as error:
+                failures.append(f"{_where(unit)}: {error}")
+                continue
+            units[key], shapes[key] = unit, X.shape
+    finish = partial(
+        _combine,
+        units=units,
+        shapes=shapes,
+        scheme=scheme,
+        dataset=dataset,
+        settings=settings,
+        failures=tuple(failures),
+    )
+    return merge_plans(plans, name="ACM evaluation", finish=finish)
 
 
 # -- command line ----------------------------------------------------------------------------------------------------
@@ -389,9 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
             "example:\n"
             "  python -m covwb.batch acm S001R04.edf S001R08.edf S002R04.edf S002R08.edf \\\n"
             "      --subjects 1 1 2 2 --classes T1 T2 --output eegmmidb.csv\n\n"
-            "exit status: 0 every evaluation ran; 1 an evaluation failed on its data\n"
-            "(listed, left out of the CSV) or the job failed; 2 bad input (nothing ran);\n"
-            "130 interrupted (nothing written)."
+            "exit status: 0 every recording was evaluated; 1 a file, subject or evaluation\n"
+            "failed on its data (each named in one sentence on standard error and left out\n"
+            "of the CSV; the others are in it) or the job failed; 2 a wrong command line\n"
+            "(nothing ran); 130 interrupted (nothing written)."
         ),
         formatter_class=_HelpWithDefaults,
     )
@@ -474,28 +504,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _epochs_by_subject(args: argparse.Namespace, groups: list[list[Path]]) -> dict[str, Any]:
+def _epochs_by_subject(args: argparse.Namespace, groups: list[list[Path]]) -> tuple[dict[str, Any], list[str]]:
     """Read the recordings one by one, join each subject's, and cut the epochs of every session.
 
     A subject's recordings are held only until its last one is read; then only its epochs are kept.
+    Returns the epochs by subject and one sentence per recording or subject that could not be used.
+
+    Raises
+    ------
+    WorkbenchError
+        The command line is inconsistent (label counts, two recordings of one name without ``--subjects``).
     """
     n = len(groups)
     for option in ("subjects", "sessions"):
         given = getattr(args, option)
         if given is not None and len(given) != n:
             raise WorkbenchError(f"--{option} gives {len(given)} labels for {n} recordings; give one per recording.")
-    expected = {str(s): list(map(str, args.subjects)).count(str(s)) for s in args.subjects} if args.subjects else {}
+    labels = [str(s) for s in args.subjects] if args.subjects else None
+    expected = {s: labels.count(s) for s in labels} if labels else {}
     pending: dict[str, list[tuple[int, Any]]] = {}
     out: dict[str, Any] = {}
+    failures: list[str] = []
+    broken: set[str] = set()
     for i, files in enumerate(groups):
-        dataset = read_recording(files)
-        subject = str(args.subjects[i]) if args.subjects else dataset.name
-        if not args.subjects and subject in out:
+        if labels and labels[i] in broken:
+            continue
+        try:
+            dataset = read_recording(files)
+        except WorkbenchError as error:
+            if labels and expected[labels[i]] > 1:
+                broken.add(labels[i])
+                pending.pop(labels[i], None)
+                failures.append(f"{error} Subject {labels[i]}'s other recordings are left out too.")
+            else:
+                failures.append(str(error))
+            continue
+        subject = labels[i] if labels else dataset.name
+        if not labels and (subject in out or subject in pending):
             raise WorkbenchError(f"two recordings are named '{subject}'; tell them apart with --subjects.")
         pending.setdefault(subject, []).append((i, dataset))
         if len(pending[subject]) == expected.get(subject, 1):
-            out[subject] = _subject_epochs(args, subject, pending.pop(subject))
-    return out
+            try:
+                out[subject] = _subject_epochs(args, subject, pending.pop(subject))
+            except WorkbenchError as error:
+                failures.append(str(error))
+    return out, failures
 
 
 def _subject_epochs(args: argparse.Namespace, subject: str, members: list[tuple[int, Any]]) -> Any:
@@ -546,11 +599,15 @@ def run_acm(args: argparse.Namespace) -> int:
 
     limit_threads()
     start = time.perf_counter()
-    subjects = _epochs_by_subject(args, recording_files(args.files))
+    subjects, unread = _epochs_by_subject(args, recording_files(args.files))
+    if not subjects:
+        for failure in unread:
+            print(f"Not evaluated: {failure}", file=sys.stderr)
+        print("covwb.batch: no recording could be evaluated; nothing was written.", file=sys.stderr)
+        return 1
     dataset = args.dataset or args.files[0].resolve().parent.name or "recordings"
     options = {
         "pipelines": list(args.pipelines),
-        "scheme": args.evaluation,
         "n_folds": args.folds,
         "selection": args.selection,
         "grid": SearchGrid(
@@ -586,7 +643,7 @@ def run_acm(args: argparse.Namespace) -> int:
     if args.scheduler or args.workers:
         cluster.configure(scheduler=args.scheduler, n_workers=args.workers)
     print(
-        f"{len(plan.tasks)} evaluation(s) of {len(subjects)} subject(s) read in {time.perf_counter() - start:.0f} s. "
+        f"{len(subjects)} subject(s) read in {time.perf_counter() - start:.0f} s; {len(plan.tasks)} search tasks. "
         f"{cluster.describe()}",
         file=sys.stderr,
     )
@@ -597,18 +654,23 @@ def run_acm(args: argparse.Namespace) -> int:
         return 1
     finally:
         cluster.close_client()
+    failures = [*unread, *batch.failures]
+    for failure in failures:
+        print(f"Not evaluated: {failure}", file=sys.stderr)
+    if batch.results.empty:
+        print("covwb.batch: no evaluation finished; nothing was written.", file=sys.stderr)
+        return 1
     args.output.parent.mkdir(parents=True, exist_ok=True)
     batch.results.to_csv(args.output, index=False)
     sidecar = args.output.with_name(args.output.stem + ".settings.json")
-    sidecar.write_text(settings_json(batch.settings, name=args.output.stem, kind="table"), encoding="utf-8")
+    settings = {**batch.settings, "not_evaluated": failures}
+    sidecar.write_text(settings_json(settings, name=args.output.stem, kind="table"), encoding="utf-8")
     print(f"Wrote {len(batch.results)} rows to {args.output} (settings in {sidecar.name}).", file=sys.stderr)
-    for failure in batch.failures:
-        print(f"Not evaluated: {failure}", file=sys.stderr)
-    return 1 if batch.failures else 0
+    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``python -m covwb.batch``; returns the exit status (0 ok, 1 failed evaluations or job, 2 bad input)."""
+    """Run ``python -m covwb.batch``; returns the exit status (0 ok, 1 bad data or a failed job, 2 bad command line)."""
     from covwb.jobs import Cancelled
 
     args = build_parser().parse_args(argv)

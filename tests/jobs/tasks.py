@@ -86,6 +86,37 @@ def failing_plan(kind: str, n_ok: int = 3, delay: float = 0.0) -> Plan:
     return Plan(tasks=(Task(key="bad", fn=fail, args=(kind,)), *good), combine=dict, data={"X": X}, name="failing")
 
 
+def stamp(X: np.ndarray, delay: float) -> tuple[int, float]:
+    """The process id and the time (``time.time()``) at which this task started, after ``delay`` seconds of work."""
+    start = time.time()
+    time.sleep(delay)
+    return os.getpid(), start
+
+
+def stamp_plan(n_tasks: int, delay: float) -> Plan:
+    """``n_tasks`` tasks named in reverse of the order the plan lists them (so that no name order helps)."""
+    X = np.zeros((4, 1 << 16))  # 2 MB shared by every task
+    tasks = tuple(Task(key=f"t{n_tasks - i:03d}", fn=stamp, args=(Ref("X"), delay)) for i in range(n_tasks))
+    return Plan(tasks=tasks, combine=lambda results: [results[t.key] for t in tasks], data={"X": X}, name="stamps")
+
+
+def farthest_inversion(starts: list[float]) -> int:
+    """How many places a task started ahead of one listed before it (0 when they started in order)."""
+    worst = 0
+    for i, earlier in enumerate(starts):
+        for j in range(i + 1, len(starts)):
+            if starts[j] < earlier:
+                worst = max(worst, j - i)
+    return worst
+
+
+def blas_threads(_: int) -> int:
+    """The largest thread count of the BLAS/OpenMP pools loaded in this process."""
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info()), default=1)
+
+
 GATE = threading.Event()
 """Holds :func:`after_gate` until set (for jobs whose tasks run in the test's own process)."""
 

@@ -81,9 +81,11 @@ def test_acm_batch_writes_moabb_rows_equal_to_evaluating_each_session(
         inner_folds=2,
         seed=42,
     )
-    expected = direct.scores.groupby("pipeline")["roc_auc"].mean()
-    mine = frame[(frame["subject"] == "sub-02_raw") & (frame["session"] == "2")].set_index("pipeline")["score"]
-    np.testing.assert_allclose(mine.sort_index(), expected.sort_index(), rtol=0, atol=1e-12)
+    mine = frame[(frame["subject"] == "sub-02_raw") & (frame["session"] == "2")].set_index("pipeline")
+    for label, folds in direct.scores.groupby("pipeline"):
+        assert mine.loc[label, "score"] == np.mean(folds["roc_auc"].to_numpy())  # exact: the same tasks ran
+    acm = direct.scores[direct.scores["pipeline"] == "ACM + TS + SVM"]
+    assert mine.loc["ACM + TS + SVM", "order"] == batch._most_chosen(acm["order"].to_numpy(float))
 
     settings = json.loads(out.with_name("acm.settings.json").read_text())["settings"]
     assert settings["estimator"] == "oas" and settings["orders"] == [1, 2] and settings["lags_samples"] == [1, 3]
@@ -128,30 +130,70 @@ def test_an_evaluation_that_fails_on_its_data_is_listed_and_the_others_are_writt
     assert set(frame["subject"]) == {"sub-01_raw"} and len(frame) == 2
 
 
+def test_the_batch_is_one_plan_of_every_sessions_search_tasks(recordings: list[Path]) -> None:
+    """The grain is plan_evaluation's (outer fold x order x lag), merged over sessions, not one task per session."""
+    from covwb.eeg.evaluation import plan_evaluation
+    from covwb.jobs import run_plan
+
+    args = batch.build_parser().parse_args(["acm", *map(str, recordings), *FAST, "--pipelines", "acm_ts_svm"])
+    subjects, failures = batch._epochs_by_subject(args, batch.recording_files(args.files))
+    assert failures == [] and list(subjects) == ["sub-01_raw", "sub-02_raw"]
+    grid = SearchGrid(orders=(1, 2), lags=(1, 3), svm_C=(1.0,), kernels=("linear",))
+    options = {"pipelines": ["acm_ts_svm"], "n_folds": 3, "grid": grid, "inner_folds": 2, "seed": 42}
+    plan = batch.plan_acm_batch(subjects, options=options, scheme="within", dataset="d", settings={})
+    one = plan_evaluation(subjects["sub-01_raw"].X[:24], subjects["sub-01_raw"].y[:24], np.full(24, "1"), **options)
+    units = ["subject sub-01_raw, session 1", "subject sub-01_raw, session 2", "subject sub-02_raw, session 1"]
+    units.append("subject sub-02_raw, session 2")
+    assert len(plan.tasks) == 4 * len(one.tasks)
+    assert {t.key for t in plan.tasks} == {f"{u}/{t.key}" for u in units for t in one.tasks}
+    assert [t.key.split("/")[0] for t in plan.tasks[:4]] == units  # every session's cheap first task comes first
+    result = run_plan(plan)
+    assert len(result.results) == 4 and result.failures == ()
+
+
+def test_a_bad_file_is_one_sentence_and_the_others_are_evaluated(
+    recordings: list[Path], on_session_cluster: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bogus = tmp_path / "notes.edf"
+    bogus.write_bytes(b"0       not an EDF header at all" * 10)
+    out = tmp_path / "some.csv"
+    argv = ["acm", str(bogus), str(recordings[0]), "--pipelines", "ts_svm", *FAST, "--output", str(out)]
+    assert batch.main([*argv, "--scheduler", on_session_cluster]) == 1
+    err = capsys.readouterr().err
+    named = [line for line in err.splitlines() if "notes.edf" in line]
+    assert len(named) == 1 and named[0].startswith("Not evaluated: notes.edf: ") and "Traceback" not in err
+    assert set(pd.read_csv(out, dtype={"subject": str})["subject"]) == {"sub-01_raw"}
+
+
+def test_nothing_readable_is_exit_status_1_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not EEG")
+    out = tmp_path / "never.csv"
+    assert batch.main(["acm", str(bogus), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Not evaluated: notes.txt: " in err and "nothing was written" in err and not out.exists()
+
+
 @pytest.mark.parametrize(
-    ("extra", "message"),
+    ("extra", "status", "message"),
     [
-        (["--subjects", "only-one"], "--subjects gives 1 labels for 2 recordings"),
-        (["--classes", "left_hand", "tongue"], "subject sub-01_raw"),
+        (["--subjects", "only-one"], 2, "covwb.batch: --subjects gives 1 labels for 2 recordings"),
+        (["--classes", "left_hand", "tongue"], 1, "Not evaluated: subject sub-01_raw"),
     ],
 )
-def test_bad_input_is_one_sentence_and_exit_status_2(
-    recordings: list[Path], extra: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+def test_a_wrong_command_line_is_exit_status_2_and_unusable_data_1(
+    recordings: list[Path], extra: list[str], status: int, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out = tmp_path / "never.csv"
-    assert batch.main(["acm", *map(str, recordings), *extra, "--output", str(out)]) == 2
+    assert batch.main(["acm", *map(str, recordings), *extra, "--output", str(out)]) == status
     err = capsys.readouterr().err
-    assert err.startswith("covwb.batch: ") and message in err and "Traceback" not in err
+    assert message in err and "Traceback" not in err
     assert not out.exists()
 
 
-def test_unreadable_files_are_named(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    bogus = tmp_path / "notes.txt"
-    bogus.write_text("not EEG")
-    assert batch.main(["acm", str(bogus), str(tmp_path / "missing.edf")]) == 2
+def test_a_missing_file_is_a_wrong_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert batch.main(["acm", str(tmp_path / "missing.edf")]) == 2
     assert "missing.edf' is not a file" in capsys.readouterr().err
-    assert batch.main(["acm", str(bogus)]) == 2
-    assert "notes.txt" in capsys.readouterr().err
 
 
 def test_help_runs_as_a_module() -> None:
@@ -160,3 +202,4 @@ def test_help_runs_as_a_module() -> None:
     )
     assert result.returncode == 0
     assert "MOABB's results layout" in result.stdout and "--scheduler ADDRESS" in result.stdout
+    assert "exit status: 0 every recording was evaluated" in result.stdout

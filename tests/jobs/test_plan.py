@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from covwb.errors import ParameterError
-from covwb.jobs.plan import Cancelled, Plan, Ref, Task, run_plan
+from covwb.jobs.plan import Cancelled, Failed, Plan, ProgressTracker, Ref, Task, merge_plans, run_plan
 
 
 def _row_sum(X: np.ndarray, row: int) -> float:
@@ -89,3 +89,76 @@ def test_should_stop_cancels_between_tasks() -> None:
 def test_malformed_plans_are_refused(tasks: tuple[Task, ...], data: dict, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         Plan(tasks, combine=dict, data=data)
+
+
+def test_processes_start_tasks_in_the_plans_order() -> None:
+    """joblib's automatic batching grouped the quick first tasks and started later ones out of order."""
+    from tests.jobs.tasks import farthest_inversion, stamp_plan
+
+    run_plan(stamp_plan(4, 0.0), n_jobs=2)  # warm workers: a worker's first task waits for its imports
+    out = run_plan(stamp_plan(40, 0.02), n_jobs=2)
+    assert farthest_inversion([start for _, start in out]) <= 2
+
+
+def test_time_left_is_shared_by_the_workers_and_at_least_the_heaviest_task() -> None:
+    tasks = tuple(Task(str(i), operator.add, (i, 0), weight=w) for i, w in enumerate([1, 1, 1, 1, 8]))
+    seen: list[str] = []
+    tracker = ProgressTracker(Plan(tasks, combine=dict), lambda f, text: seen.append(text), workers=4)
+    tracker.finished(tasks[0], seconds=2.0)  # 2 s per unit of weight
+    assert tracker.remaining_s() == pytest.approx(16.0)  # the heaviest task (8 units) outlasts 11 units / 4 workers
+    tracker.finished(tasks[4], seconds=16.0)
+    assert tracker.remaining_s() == pytest.approx(2.0)  # 3 tasks of 1 unit for 4 workers
+    assert seen[-1] == "4 done (2/5, about 2 s left)"
+
+
+def test_time_left_without_task_times_extrapolates_the_throughput() -> None:
+    tasks = tuple(Task(str(i), operator.add, (i, 0)) for i in range(4))
+    tracker = ProgressTracker(Plan(tasks, combine=dict), None, workers=2)
+    assert np.isnan(tracker.remaining_s())
+    tracker.finished(tasks[0])
+    assert 0 <= tracker.remaining_s() < 1
+
+
+def _failing_square(x: int) -> int:
+    if x < 0:
+        raise ParameterError(f"{x} is negative; give a positive number.")
+    return x * x
+
+
+def _squares(values: list[int], stages: int = 1) -> Plan:
+    tasks = tuple(
+        Task(f"v{i}", _square_at, (Ref("values"), i), weight=1.0 + i, label=f"value {i}") for i in range(len(values))
+    )
+
+    def combine(results: dict[str, int]) -> object:
+        total = sum(results.values())
+        if stages == 1:
+            return total
+        return Plan((Task("again", _failing_square, (total,)),), combine=lambda r: r["again"], progress_span=(0.5, 1))
+
+    return Plan(tasks, combine=combine, data={"values": values}, progress_span=(0.0, 0.5 if stages > 1 else 1.0))
+
+
+def _square_at(values: list[int], i: int) -> int:
+    return _failing_square(values[i])
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_merged_plans_give_each_plan_its_own_result_and_isolate_bad_input(n_jobs: int) -> None:
+    plans = {"a": _squares([1, 2, 3]), "b": _squares([4, -5]), "c": _squares([2, 2], stages=2)}
+    seen: list[float] = []
+    merged = merge_plans(plans, name="squares", finish=lambda out: {k: out[k] for k in sorted(out)})
+    assert {t.key for t in merged.tasks} == {"a/v0", "a/v1", "a/v2", "b/v0", "b/v1", "c/v0", "c/v1"}
+    assert merged.tasks[0].label == "a: value 0"
+    out = run_plan(merged, n_jobs=n_jobs, progress=lambda f, _: seen.append(f))
+    assert out == {"a": 14, "b": Failed("-5 is negative; give a positive number."), "c": 64}
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+
+
+def test_merged_plans_interleave_by_the_share_of_each_plans_weight() -> None:
+    big = Plan(tuple(Task(f"b{i}", operator.add, (i, 0), weight=10.0) for i in range(3)), combine=dict)
+    small = Plan(tuple(Task(f"s{i}", operator.add, (i, 0), weight=1.0) for i in range(3)), combine=dict)
+    merged = merge_plans({"big": big, "small": small})
+    assert [t.key for t in merged.tasks] == ["big/b0", "small/s0", "big/b1", "small/s1", "big/b2", "small/s2"]
+    with pytest.raises(ParameterError, match="without '/'"):
+        merge_plans({"a/b": big})

@@ -6,6 +6,8 @@ import dataclasses
 import os
 import signal
 import time
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,10 @@ import pytest
 
 from covwb.errors import ParameterError
 from covwb.jobs import Cancelled, DaskRunner, run_plan
-from tests.jobs.tasks import failing_plan, search_plan, sleepy_plan
+from tests.jobs.tasks import failing_plan, farthest_inversion, search_plan, sleepy_plan, stamp_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (``tests`` is imported from it)."""
 
 
 class CountingClient:
@@ -30,9 +35,14 @@ class CountingClient:
         return getattr(self._client, name)
 
 
+def _name(key: Any) -> str:
+    """A Dask key's name: the first element of the runner's tuple keys."""
+    return str(key[0]) if isinstance(key, tuple) else str(key)
+
+
 def _keys_on_cluster(client: Any) -> set[str]:
-    return {str(key) for keys in client.has_what().values() for key in keys} | {
-        str(key) for keys in client.processing().values() for key in keys
+    return {_name(key) for keys in client.has_what().values() for key in keys} | {
+        _name(key) for keys in client.processing().values() for key in keys
     }
 
 
@@ -105,7 +115,7 @@ def test_a_worker_that_dies_in_a_task_has_it_rerun_and_the_result_is_unchanged(d
     result = DaskRunner(dask_client).run(search_plan(X, 0.05, exit_marker=str(marker)), prefix="covwb-test-workerdeath")
     assert marker.exists()  # a worker process did exit in the middle of the job
     assert result == run_plan(search_plan(X))
-    dask_client.wait_for_workers(2, timeout=30)  # the nanny restarted it
+    dask_client.wait_for_workers(2, timeout=180)  # the nanny restarts it (slow on a loaded machine)
 
 
 def test_data_lost_with_its_only_worker_are_sent_again(dask_client: Any) -> None:
@@ -118,7 +128,7 @@ def test_data_lost_with_its_only_worker_are_sent_again(dask_client: Any) -> None
         if killed or "started" not in text:
             return
         holders = {
-            a for key, addrs in dask_client.who_has().items() if str(key).startswith("covwb-test-lost") for a in addrs
+            a for key, addrs in dask_client.who_has().items() if _name(key).startswith("covwb-test-lost") for a in addrs
         }
         [address] = holders
         pid = dask_client.run(os.getpid, workers=[address])[address]
@@ -132,7 +142,7 @@ def test_data_lost_with_its_only_worker_are_sent_again(dask_client: Any) -> None
     assert killed
     assert result == run_plan(search_plan(X))
     assert client.scattered >= 2
-    dask_client.wait_for_workers(2, timeout=30)
+    dask_client.wait_for_workers(2, timeout=180)  # the nanny restarts it (slow on a loaded machine)
 
 
 def test_a_task_that_keeps_killing_its_workers_ends_the_job_with_a_sentence() -> None:
@@ -151,3 +161,51 @@ def test_a_task_that_keeps_killing_its_workers_ends_the_job_with_a_sentence() ->
     run = _Run(None, "covwb-x", None, threading.Event(), 3)
     with pytest.raises(JobError, match="task 'fold 2' stopped its Dask worker several times.*more memory"):
         run._raise_task_error(Dead(), Task("a", sum, label="fold 2"))
+
+
+def test_workers_start_tasks_in_the_plans_order_and_share_them(dask_client: Any) -> None:
+    """Plans list cheap tasks first and then the heaviest: Dask must keep that order and use both workers."""
+    n = 16
+    # a worker restarted by an earlier test imports the task module in its first task, which then starts late
+    dask_client.wait_for_workers(2, timeout=180)
+    dask_client.run(lambda: __import__("tests.jobs.tasks"))
+    out = DaskRunner(dask_client).run(stamp_plan(n, 0.15), prefix="covwb-test-order")
+    starts = [start for _, start in out]
+    # two workers may take neighbours in either order; nothing starts further ahead of an earlier task
+    assert farthest_inversion(starts) <= 2, starts
+    per_worker = sorted(Counter(pid for pid, _ in out).values())
+    assert len(per_worker) == 2 and per_worker[0] >= n // 4, per_worker
+
+
+def test_time_left_accounts_for_the_workers(dask_client: Any) -> None:
+    seen: list[str] = []
+    DaskRunner(dask_client).run(sleepy_plan(8, 0.3), prefix="covwb-test-eta", progress=lambda f, t: seen.append(t))
+    first = next(text for text in seen if "(1/8" in text)
+    # 7 tasks of 0.3 s left for 2 workers: about 1 s, not the 2 s or more of extrapolating the first task alone
+    assert "about 1 s left" in first, first
+
+
+def test_tasks_run_with_one_blas_thread_where_the_process_had_more() -> None:
+    """execute() limits a process to one BLAS thread before its first task, and the limit holds for later tasks.
+
+    Run in a fresh interpreter without the thread variables, whose BLAS pools are first set to two threads: the
+    job layer's own clusters (and loky) already start their workers with the variables set, so only a process
+    that had more threads can show a missing limit.
+    """
+    import subprocess
+    import sys
+
+    from covwb.runtime import _THREAD_VARIABLES
+
+    script = (
+        "from threadpoolctl import threadpool_limits; threadpool_limits(limits=2)\n"
+        "from covwb.jobs import Task\n"
+        "from covwb.jobs.plan import execute\n"
+        "from tests.jobs.tasks import blas_threads\n"
+        "print(blas_threads(0), *(execute(Task(str(i), blas_threads, (i,)), {})[1] for i in range(3)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    before, *during = map(int, out.stdout.split())
+    assert before == 2  # the check below can fail: the process had two threads
+    assert during == [1, 1, 1]

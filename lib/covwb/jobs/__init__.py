@@ -1,7 +1,7 @@
 """Long computations as plans of independent tasks, run locally (joblib) or as background Dask jobs.
 
-* :mod:`covwb.jobs.plan` describes work (:class:`Plan`, :class:`Task`, :class:`Ref`) and runs it in this
-  process or in joblib processes (:func:`run_plan`);
+* :mod:`covwb.jobs.plan` describes work (:class:`Plan`, :class:`Task`, :class:`Ref`), runs it in this
+  process or in joblib processes (:func:`run_plan`), and runs several plans as one (:func:`merge_plans`);
 * :mod:`covwb.jobs.runner` runs the same plans on a Dask cluster (:class:`DaskRunner`);
 * :mod:`covwb.jobs.cluster` owns the process's Dask client: an embedded local cluster by default, or an
   existing cluster given by :func:`configure` or ``$COVWB_DASK_SCHEDULER``;
@@ -12,7 +12,7 @@ Nothing here imports Dask until a job runs.
 """
 
 from covwb.jobs.cluster import SCHEDULER_ENV, ClusterUnavailable, close_client, configure, describe, get_client
-from covwb.jobs.plan import Cancelled, Plan, Preview, Progress, Ref, Task, run_plan
+from covwb.jobs.plan import Cancelled, Failed, Plan, Preview, Progress, Ref, Task, merge_plans, run_plan
 from covwb.jobs.registry import (
     JobInfo,
     JobNotDone,
@@ -34,6 +34,7 @@ __all__ = [
     "Cancelled",
     "ClusterUnavailable",
     "DaskRunner",
+    "Failed",
     "JobError",
     "JobInfo",
     "JobNotDone",
@@ -53,6 +54,7 @@ __all__ = [
     "get_client",
     "info",
     "jobs",
+    "merge_plans",
     "preview",
     "result",
     "run_plan",
