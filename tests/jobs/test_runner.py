@@ -170,9 +170,11 @@ def test_workers_start_tasks_in_the_plans_order_and_share_them(dask_client: Any)
     dask_client.wait_for_workers(2, timeout=180)
     dask_client.run(lambda: __import__("tests.jobs.tasks"))
     out = DaskRunner(dask_client).run(stamp_plan(n, 0.15), prefix="covwb-test-order")
-    starts = [start for _, start in out]
+    # each worker's first task also fetches the plan's data, so it may start late: order is checked on the rest
+    firsts = {pid: i for i, (pid, _) in reversed(list(enumerate(out)))}
+    starts = [start for i, (_, start) in enumerate(out) if i not in firsts.values()]
     # two workers may take neighbours in either order; nothing starts further ahead of an earlier task
-    assert farthest_inversion(starts) <= 2, starts
+    assert farthest_inversion(starts) <= 2, out
     per_worker = sorted(Counter(pid for pid, _ in out).values())
     assert len(per_worker) == 2 and per_worker[0] >= n // 4, per_worker
 
