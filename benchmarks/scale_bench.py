@@ -44,6 +44,7 @@ last search task ends), and the serial reading and epoching of 18 recordings on 
 what limits each size.
 
 Run: ``python benchmarks/scale_bench.py`` (the full benchmark; its duration is estimated by ``--quick``).
+``--speedup`` measures only ``dask_two_worker_speedup``, at its full size.
 ``--quick`` (a few minutes, for development) measures the speed-up on a smaller job (orders 1-4 x lags 1-4,
 2 repeats), times a sample of the full grid's tasks (every order at lag 5, orders 4 and 8 at lags 1 and 10, on one
 outer fold, both heads) and runs orders 1-3 x lags 1-3 end to end with the two-fold check; its
@@ -637,6 +638,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few minutes: estimates acm_full_grid_s from samples")
     parser.add_argument("--with-mdm", action="store_true", help="add ACM + MDM to the full grid's job")
     parser.add_argument("--estimator", default="sample", choices=["sample", "oas"], help="covariances (paper: sample)")
+    parser.add_argument("--speedup", action="store_true", help="only dask_two_worker_speedup, at its full size")
     args = parser.parse_args()
     ESTIMATOR = args.estimator
     begin = time.perf_counter()
@@ -659,6 +661,10 @@ def main() -> None:
         clock = time.perf_counter()
         speedup, speedup_tasks = two_worker_speedup(up[1], up[2], rec, orders, lags, repeats)
         spent["speed-up"] = time.perf_counter() - clock
+        if args.speedup:
+            print(f"whole benchmark: {time.perf_counter() - begin:.0f} s")
+            print(f"target dask_two_worker_speedup = {speedup:.2f}")
+            return
         sample = None
         if quick:
             clock = time.perf_counter()

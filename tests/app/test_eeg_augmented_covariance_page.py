@@ -6,12 +6,8 @@ with a progress bar, and reruns the page (as its polling fragment does) until th
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
-import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from covwb import jobs
 from covwb.eeg.analysis import ACMSettings, UploadedRecordings
 from covwb.sources import BuiltinSource
+from tests.app.exports import Downloads, rerun_script
 from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,36 +82,8 @@ def _captions(at: AppTest) -> list[str]:
     return [c.value for c in at.caption]
 
 
-class Downloads:
-    """Records the deferred download callables the page registers, by file name."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from streamlit.runtime.media_file_manager import MediaFileManager
-
-        self.callables: dict = {}
-        original = MediaFileManager.add_deferred
-
-        def add_deferred(manager, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-            self.callables[file_name] = data_callable
-            return original(manager, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-        monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-
-    def analysis(self, folder: Path) -> Path:
-        """The page's "Export analysis" zip, unpacked into ``folder``."""
-        with zipfile.ZipFile(io.BytesIO(self.callables[ZIP_NAME]())) as archive:
-            archive.extractall(folder)
-        return folder
-
-
 def _exported_settings(folder: Path) -> ACMSettings:
     return ACMSettings.from_dict(json.loads((folder / "provenance.json").read_text())["settings"])
-
-
-def _rerun_script(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "analysis.py"], cwd=folder, capture_output=True, text=True, timeout=600, check=False
-    )
 
 
 def _assert_same_tables(folder: Path) -> set[str]:
@@ -176,11 +145,11 @@ def test_builtin_recording_runs_as_a_job_exports_and_reopens_from_its_link(
     assert len(at.tabs) == 3  # one confusion matrix per pipeline
 
     # the export reruns to the same tables in a fresh interpreter
-    folder = downloads.analysis(tmp_path / "export")
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
     settings = _exported_settings(folder)
     assert settings.source == BuiltinSource("simulated_eeg") and settings.orders == (1, 2)
     assert settings.epochs.channels == tuple(FEW_CHANNELS) and settings.epochs.classes == ("left_hand", "right_hand")
-    done = _rerun_script(folder)
+    done = rerun_script(folder, timeout=600)
     assert done.returncode == 0, done.stderr
     assert _assert_same_tables(folder) == {"fold_scores"}
     report = (folder / "report.html").read_text()
@@ -195,7 +164,7 @@ def test_builtin_recording_runs_as_a_job_exports_and_reopens_from_its_link(
     pd.testing.assert_frame_equal(again.dataframe[0].value, summary)
     assert widget(again.multiselect, "Channels").value == FEW_CHANNELS
     assert again.query_params == at.query_params
-    assert _exported_settings(downloads.analysis(tmp_path / "again")) == settings
+    assert _exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "again")) == settings
 
 
 def _progress(at: AppTest) -> tuple[int, str]:
@@ -408,19 +377,19 @@ def test_two_uploaded_edf_runs_as_sessions_export_rerun_from_their_files_and_reo
     link = dict(at.query_params)
     assert link["source"] == "recordings" and link["scheme"] == "cross" and '"run2.edf"' in link["source.runs"]
 
-    folder = downloads.analysis(tmp_path / "export")
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
     settings = _exported_settings(folder)
     assert isinstance(settings.source, UploadedRecordings) and settings.source.sessions == ("1", "2")
     assert "uploaded file" in (folder / "analysis.py").read_text()
     for name, data in files:
         (folder / name).write_bytes(data)
-    done = _rerun_script(folder)
+    done = rerun_script(folder, timeout=600)
     assert done.returncode == 0, done.stderr
     assert _assert_same_tables(folder) == {"fold_scores"}
     changed = bytearray(files[1][1])
     changed[len(changed) // 2] ^= 1  # one bit of one sample
     (folder / "run2.edf").write_bytes(bytes(changed))
-    refused = _rerun_script(folder)
+    refused = rerun_script(folder, timeout=600)
     assert refused.returncode == 1 and "differs from the one" in refused.stderr and "Traceback" not in refused.stderr
 
     # the link waits for the same files, then finds the (private) job by its id and shows the result

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +14,7 @@ from covwb.datasets.catalog import SIMULATED_EEG_NAME
 from covwb.datasets.tables import BUILTIN_TABLES
 from covwb.explore import ExplorerSettings
 from covwb.sources import BuiltinSource
+from tests.app.exports import Downloads, exported_settings, rerun_script, same_tables
 from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -235,64 +232,10 @@ def test_the_epoch_controls_give_the_extracted_epochs() -> None:
 ZIP_NAME = "Dataset_explorer_analysis.zip"
 
 
-class Downloads:
-    """Records the deferred download callables the page registers, by file name."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from streamlit.runtime.media_file_manager import MediaFileManager
-
-        self.callables: dict = {}
-        original = MediaFileManager.add_deferred
-
-        def add_deferred(manager, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-            self.callables[file_name] = data_callable
-            return original(manager, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-        monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-
-    def analysis(self, folder: Path) -> Path:
-        """The page's "Export analysis" zip, unpacked into ``folder``."""
-        data = self.callables[ZIP_NAME]()
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            archive.extractall(folder)
-        return folder
-
-    def settings(self, folder: Path) -> ExplorerSettings:
-        """The settings the page exported."""
-        record = json.loads((self.analysis(folder) / "provenance.json").read_text())
-        return ExplorerSettings.from_dict(record["settings"])
-
-
 def linked(params: dict[str, str]) -> AppTest:
     at = AppTest.from_file(EXPLORER, default_timeout=180)
     at.query_params.update(params)
     return at.run()
-
-
-def rerun_script(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "analysis.py", *args], cwd=folder, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def assert_same_tables(folder: Path) -> dict[str, float]:
-    """The script's tables against the page's: byte-identical, or equal to 1e-10 (returned: worst per table)."""
-    worst: dict[str, float] = {}
-    page = sorted((folder / "tables").glob("*.csv"))
-    assert page and {p.name for p in (folder / "results").glob("*.csv")} == {p.name for p in page}
-    for path in page:
-        mine = (folder / "results" / path.name).read_bytes()
-        if mine == path.read_bytes():
-            continue
-        left = pd.read_csv(path, float_precision="round_trip")
-        right = pd.read_csv(folder / "results" / path.name, float_precision="round_trip")
-        assert list(left.columns) == list(right.columns), path.name
-        numbers = left.select_dtypes("number").columns
-        pd.testing.assert_frame_equal(left.drop(columns=numbers), right.drop(columns=numbers))
-        a, b = left[numbers].to_numpy(), right[numbers].to_numpy()
-        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10 * np.abs(a).max(), err_msg=path.name)
-        worst[path.stem] = float(np.abs(a - b).max())
-    return worst
 
 
 POTTERY_LINK = {
@@ -311,7 +254,7 @@ def test_a_link_reopens_the_same_view_on_builtin_data(monkeypatch: pytest.Monkey
     widget(at.multiselect, "Columns").set_value(["Al2O3", "Fe2O3", "CaO"]).run()
     assert_clean(at)
     assert at.query_params == POTTERY_LINK
-    shown = downloads.settings(tmp_path / "first")
+    shown = ExplorerSettings.from_dict(exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "first")))
     assert shown == ExplorerSettings(
         source=BuiltinSource("pottery"), columns=("Al2O3", "Fe2O3", "CaO"), estimator="oas"
     )
@@ -323,7 +266,7 @@ def test_a_link_reopens_the_same_view_on_builtin_data(monkeypatch: pytest.Monkey
     assert widget(again.multiselect, "Columns").value == ["Al2O3", "Fe2O3", "CaO"]
     assert again.metric[0].value == at.metric[0].value
     assert again.query_params == at.query_params
-    assert downloads.settings(tmp_path / "second") == shown
+    assert ExplorerSettings.from_dict(exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "second"))) == shown
 
 
 def test_bad_link_values_give_a_message_and_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -353,10 +296,10 @@ def test_exported_table_analysis_reruns_to_the_same_tables(monkeypatch: pytest.M
     downloads = Downloads(monkeypatch)
     at = linked(POTTERY_LINK)
     assert_clean(at)
-    folder = downloads.analysis(tmp_path)
+    folder = downloads.analysis(ZIP_NAME, tmp_path)
     done = rerun_script(folder)
     assert done.returncode == 0, done.stderr
-    assert assert_same_tables(folder) == {}
+    assert same_tables(folder) == {}
     report = (folder / "report.html").read_text()
     assert report.count('class="figure"') == charts(at) == 3
 
@@ -368,14 +311,14 @@ def test_exported_eeg_analysis_reruns_to_the_same_tables(monkeypatch: pytest.Mon
     assert at.slider(key=next(k for k in (s.key for s in at.slider) if k.startswith("epoch-"))).value == 7
     assert at.number_input(key="explorer-epochs-tmax").value == 2.0
     assert at.query_params["epochs.tmax"] == "2.0" and not any(k.startswith("epochs.c") for k in at.query_params)
-    folder = downloads.analysis(tmp_path)
+    folder = downloads.analysis(ZIP_NAME, tmp_path)
     settings = ExplorerSettings.from_dict(json.loads((folder / "provenance.json").read_text())["settings"])
     assert settings.metrics == ("euclid", "logeuclid") and settings.epoch == 7
     assert settings.epochs.classes == ("left_hand", "right_hand") and settings.epochs.tmax == 2.0
     assert len(settings.epochs.channels) == 22
     done = rerun_script(folder)
     assert done.returncode == 0, done.stderr
-    worst = assert_same_tables(folder)
+    worst = same_tables(folder)
     assert {"epoch_covariances_uV2", "distances_euclid", "mean_logeuclid", "traces_uV"} <= {
         p.stem for p in (folder / "tables").glob("*.csv")
     }
@@ -391,11 +334,11 @@ def test_an_upload_exports_reruns_from_its_file_and_its_link_waits_for_it(
     at = _upload("Table (CSV/TSV)", [("values.csv", data)])
     at.selectbox(key="table-estimator").set_value("ledoit_wolf").run()
     assert_clean(at)
-    folder = downloads.analysis(tmp_path / "export")
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
     (folder / "values.csv").write_bytes(data)
     done = rerun_script(folder)
     assert done.returncode == 0, done.stderr
-    assert assert_same_tables(folder) == {}
+    assert same_tables(folder) == {}
     (folder / "values.csv").write_bytes(data.replace(b"\n3,", b"\n4,"))
     refused = rerun_script(folder)
     assert refused.returncode == 1 and "differs from the one" in refused.stderr and "Traceback" not in refused.stderr
@@ -430,11 +373,11 @@ def test_raw_trials_export_reruns_to_the_page_covariances_and_their_link_keeps_t
     widget(at.multiselect, "Metrics").set_value(["riemann"]).run()
     assert_clean(at)
     assert at.query_params["source.options"] == '[["trial_estimator","ledoit_wolf"]]'
-    folder = downloads.analysis(tmp_path / "export")
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
     (folder / "s001.npy").write_bytes(data)
     done = rerun_script(folder)
     assert done.returncode == 0, done.stderr
-    assert assert_same_tables(folder) == {}
+    assert same_tables(folder) == {}
     assert {"covariance", "distances_riemann"} <= {p.stem for p in (folder / "tables").glob("*.csv")}
 
     reopened = linked(dict(at.query_params))

@@ -12,11 +12,8 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
-import sys
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from covwb import jobs
 from covwb.spd.analysis import SPDSettings, SyntheticSource
+from tests.app.exports import Downloads, rerun_script
 from tests.app.helpers import assert_clean, charts, widget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,36 +92,8 @@ def _summary(at: AppTest) -> pd.DataFrame:
     return at.dataframe[1].value
 
 
-class Downloads:
-    """Records the deferred download callables the page registers, by file name."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from streamlit.runtime.media_file_manager import MediaFileManager
-
-        self.callables: dict = {}
-        original = MediaFileManager.add_deferred
-
-        def add_deferred(manager, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-            self.callables[file_name] = data_callable
-            return original(manager, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-        monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-
-    def analysis(self, folder: Path) -> Path:
-        """The page's "Export analysis" zip, unpacked into ``folder``."""
-        with zipfile.ZipFile(io.BytesIO(self.callables[ZIP_NAME]())) as archive:
-            archive.extractall(folder)
-        return folder
-
-
 def _exported_settings(folder: Path) -> SPDSettings:
     return SPDSettings.from_dict(json.loads((folder / "provenance.json").read_text())["settings"])
-
-
-def _rerun(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "analysis.py"], cwd=folder, capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 def _assert_same_tables(folder: Path) -> set[str]:
@@ -176,7 +146,7 @@ def test_synthetic_batch_shows_every_panel_with_its_warnings_and_its_link_reopen
         "m_choice": "riemann_mean",
         "dispersion_about": "identity",
     }
-    settings = _exported_settings(downloads.analysis(tmp_path / "first"))
+    settings = _exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "first"))
     assert settings == SPDSettings(
         source=SyntheticSource(log10_condition=10.0), theta=0.25, m_choice="riemann_mean", dispersion_about="identity"
     )
@@ -187,7 +157,7 @@ def test_synthetic_batch_shows_every_panel_with_its_warnings_and_its_link_reopen
     assert again.selectbox(key="bn-m").value == "riemann_mean" and again.slider(key="bn-theta").value == 0.25
     pd.testing.assert_frame_equal(again.dataframe[0].value, at.dataframe[0].value)
     assert again.query_params == at.query_params
-    assert _exported_settings(downloads.analysis(tmp_path / "second")) == settings
+    assert _exported_settings(downloads.analysis(ZIP_NAME, tmp_path / "second")) == settings
 
 
 def test_bad_link_values_give_a_message_and_the_defaults() -> None:
@@ -251,11 +221,11 @@ def test_simulated_eeg_trains_as_a_job_exports_and_its_link_reopens_the_trained_
     link = dict(at.query_params)
     assert link["train"] == "true" and link["theta"] == "0.75" and link["training.epochs"] == "2"
 
-    folder = downloads.analysis(tmp_path / "export")
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
     settings = _exported_settings(folder)
     assert settings.train and settings.variants == ("riemann", "wasserstein") and settings.seeds == 2
     assert settings.epochs.channels == ("C3", "Cz", "C4", "Pz") and settings.estimator == "oas"
-    done = _rerun(folder)
+    done = rerun_script(folder)
     assert done.returncode == 0, done.stderr
     tables = _assert_same_tables(folder)
     assert {"bn_summary", "bn_wasserstein", "training_curves", "training_folding", "training_summary"} <= tables
@@ -376,13 +346,13 @@ def test_uploaded_raw_trials_train_export_and_rerun_from_their_file(
     at.button(key="tr-run").click().run()
     _run_until_trained(at)
     assert at.query_params["source"] == "upload" and at.query_params["train"] == "true"
-    folder = downloads.analysis(tmp_path / "export")
+    folder = downloads.analysis(ZIP_NAME, tmp_path / "export")
     (folder / "s001.npz").write_bytes(data)
-    done = _rerun(folder)
+    done = rerun_script(folder)
     assert done.returncode == 0, done.stderr
     assert {"bn_riemann", "bn_spectra_gbw_theta", "training_summary"} <= _assert_same_tables(folder)
     (folder / "s001.npz").write_bytes(data[:1000] + bytes([data[1000] ^ 1]) + data[1001:])
-    refused = _rerun(folder)
+    refused = rerun_script(folder)
     assert refused.returncode == 1 and "differs from the one" in refused.stderr and "Traceback" not in refused.stderr
 
     reopened = _page({k: v for k, v in at.query_params.items() if k != JOB})

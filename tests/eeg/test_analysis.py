@@ -219,7 +219,7 @@ def test_the_plan_runs_the_evaluation_then_the_views_on_the_same_epochs(recordin
     current = plan
     while isinstance(current, Plan):
         stages.append(current)
-        current = current.combine(dict(execute(task, current.data) for task in current.tasks))
+        current = current.combine({task.key: execute(task, current.data)[1] for task in current.tasks})
     assert [s.name for s in stages] == ["order × lag search", "refits and fixed pipelines", "covariance views"]
     assert all(s.data["X"] is plan.data["X"] for s in stages)  # sent to the workers once
     assert stages[0].progress_span[0] == 0.0 and stages[1].progress_span[1] == stages[2].progress_span[0] < 1.0
