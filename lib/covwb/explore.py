@@ -41,12 +41,14 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from covwb._steps import Memo, Steps
 from covwb.covariance.estimators import ESTIMATORS, Spectrum, correlation, covariance, covariances, spectrum
 from covwb.covariance.geometry import NUMPY_METRICS, GeometrySummary, mean_covariance, summarise_geometry
 from covwb.datasets.types import EEGDataset, SPDStack, TableDataset
 from covwb.eeg.epochs import EpochSettings
 from covwb.eeg.events import TrialEvents
 from covwb.errors import ParameterError, WorkbenchError
+from covwb.jobs.plan import Progress
 from covwb.settings import Settings, setting
 from covwb.sources import SIMULATED_EEG, BuiltinSource, DataSource
 
@@ -60,10 +62,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Memo = Callable[[tuple[Hashable, ...], Callable[[], Any]], Any]
-"""A cache: ``memo(key, compute)`` returns ``compute()``, or what it returned before for the same key."""
-Progress = Callable[[float, str], None]
-"""Progress callback: fraction done in [0, 1] and what runs now."""
 
 ILL_CONDITIONED = 1e10
 """Condition number above which a covariance matrix is reported as ill-conditioned."""
@@ -443,7 +441,7 @@ def explore(
     resolved, notes = settings.resolve(dataset)
     if notes:
         raise ParameterError(" ".join(notes))
-    step = _Steps(resolved, memo, progress)
+    step = Steps(resolved.source.fingerprint(), memo, progress)
     if isinstance(dataset, TableDataset):
         result = _explore_table(resolved, dataset.frame, step)
     elif isinstance(dataset, SPDStack):
@@ -458,23 +456,7 @@ def explore(
 # --------------------------------------------------------------------------- steps
 
 
-class _Steps:
-    """Runs the steps of one exploration through the memo, keyed by the source and what each step reads."""
-
-    def __init__(self, settings: ExplorerSettings, memo: Memo | None, progress: Progress | None) -> None:
-        self.source = settings.source.fingerprint()
-        self.memo = memo
-        self.progress = progress
-
-    def __call__(self, name: str, key: tuple[Hashable, ...], compute: Callable[[], T], done: float, label: str) -> T:
-        if self.progress is not None:
-            self.progress(done, label)
-        if self.memo is None:
-            return compute()
-        return self.memo((name, self.source, *key), compute)
-
-
-def _explore_table(settings: ExplorerSettings, frame: pd.DataFrame, step: _Steps) -> TableExploration:
+def _explore_table(settings: ExplorerSettings, frame: pd.DataFrame, step: Steps) -> TableExploration:
     summary = step("summary", (), lambda: _summary(frame), 0.0, "Summary statistics…")
     columns = settings.columns
     if columns is None or len(columns) < 2:
@@ -509,7 +491,7 @@ def _explore_table(settings: ExplorerSettings, frame: pd.DataFrame, step: _Steps
     )
 
 
-def _explore_stack(settings: ExplorerSettings, stack: SPDStack, step: _Steps) -> StackExploration:
+def _explore_stack(settings: ExplorerSettings, stack: SPDStack, step: Steps) -> StackExploration:
     matrix = stack.matrices[settings.matrix]
     spec = spectrum(matrix)
     notes = _conditioning(_condition_numbers(stack.matrices), "matrices of the stack")
@@ -527,7 +509,7 @@ def _explore_stack(settings: ExplorerSettings, stack: SPDStack, step: _Steps) ->
     )
 
 
-def _explore_recording(settings: ExplorerSettings, raw: Any, step: _Steps) -> RecordingExploration:
+def _explore_recording(settings: ExplorerSettings, raw: Any, step: Steps) -> RecordingExploration:
     from covwb.eeg.epochs import extract_epochs, power_spectrum
     from covwb.eeg.events import find_trial_events
 
@@ -598,7 +580,7 @@ def _explore_recording(settings: ExplorerSettings, raw: Any, step: _Steps) -> Re
 
 
 def _geometry(
-    covs: np.ndarray, metrics: tuple[str, ...], key: tuple[Hashable, ...], step: _Steps
+    covs: np.ndarray, metrics: tuple[str, ...], key: tuple[Hashable, ...], step: Steps
 ) -> tuple[dict[str, GeometrySummary], list[str], str | None]:
     """Geometry under each metric, the warnings of its means, and why it stopped (or None)."""
     found: dict[str, GeometrySummary] = {}

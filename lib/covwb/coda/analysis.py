@@ -46,13 +46,14 @@ the page, :class:`~covwb.coda.estimator.CompositionalPartialCorrelation` takes a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from covwb._steps import Memo, Steps
 from covwb.coda.biplot import ClrPCA, clr_pca
 from covwb.coda.closure import MIN_PARTS, composition_matrix, suggest_parts
 from covwb.coda.contrasts import SparseGraph, clr_correlation, graphical_lasso_clr, pair_table, proportion_correlation
@@ -64,14 +65,9 @@ from covwb.coda.variation import VariationArray, centre, clr_variances, most_var
 from covwb.coda.zeros import ZERO_METHODS, ZeroSummary, replace_zeros, zero_summary
 from covwb.datasets.types import TableDataset
 from covwb.errors import ParameterError
+from covwb.jobs.plan import Progress
 from covwb.settings import Settings, setting
 from covwb.sources import BuiltinSource, DataSource
-
-T = TypeVar("T")
-Memo = Callable[[tuple[Hashable, ...], Callable[[], Any]], Any]
-"""A cache: ``memo(key, compute)`` returns ``compute()``, or what it returned before for the same key."""
-Progress = Callable[[float, str], None]
-"""Progress callback: fraction done in [0, 1] and what runs now."""
 
 MAX_PARTS = 400
 """Most parts the analysis takes (after filtering): its D × D matrices are drawn in the browser."""
@@ -406,7 +402,7 @@ def analyse(
     resolved, notes = settings.resolve(dataset)
     if notes:
         raise ParameterError(" ".join(notes))
-    step = _Steps(resolved, memo, progress)
+    step = Steps(resolved.source.fingerprint(), memo, progress)
     frame = dataset.frame
     chosen = (resolved.parts, resolved.filter_by, resolved.keep)
     amounts, kept = step("coda-parts", chosen, lambda: _amounts(frame, resolved), 0.0, "Checking the parts…")
@@ -515,22 +511,6 @@ def analyse(
 
 
 # --------------------------------------------------------------------------- steps
-
-
-class _Steps:
-    """Runs the steps of one analysis through the memo, keyed by the source and what each step reads."""
-
-    def __init__(self, settings: CodaSettings, memo: Memo | None, progress: Progress | None) -> None:
-        self.source = settings.source.fingerprint()
-        self.memo = memo
-        self.progress = progress
-
-    def __call__(self, name: str, key: tuple[Hashable, ...], compute: Callable[[], T], done: float, label: str) -> T:
-        if self.progress is not None:
-            self.progress(done, label)
-        if self.memo is None:
-            return compute()
-        return self.memo((name, self.source, *key), compute)
 
 
 def _amounts(frame: pd.DataFrame, settings: CodaSettings) -> tuple[np.ndarray, list[str]]:

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from covwb._steps import Memo
 from covwb.covariance.estimators import ESTIMATORS
 from covwb.datasets.types import EEGDataset
 from covwb.eeg.augmented import DEFAULT_ESTIMATOR
@@ -52,8 +53,6 @@ from covwb.settings import Settings, setting
 from covwb.sources import SIMULATED_EEG, BuiltinSource, SourceFile, UploadSource
 
 T = TypeVar("T")
-Memo = Callable[[tuple[Hashable, ...], Callable[[], Any]], Any]
-"""A cache: ``memo(key, compute)`` returns ``compute()``, or what it returned before for the same key."""
 
 DEFAULT_PIPELINES = ("acm_ts_svm", "acm_mdm", "ts_svm", "mdm")
 """The pipelines the page evaluates unless others are chosen: both ACM pipelines and their baselines."""

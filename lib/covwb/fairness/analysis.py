@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from covwb._steps import Memo
 from covwb.datasets.types import TableDataset
 from covwb.errors import ParameterError
 from covwb.fairness.baselines import FairlearnBaseline, exponentiated_gradient
@@ -67,9 +68,6 @@ from covwb.fairness.torch_penalties import PENALTIES
 from covwb.jobs.plan import Plan, Progress, Ref, Task, run_plan
 from covwb.settings import Settings, setting
 from covwb.sources import BuiltinSource, DataSource
-
-Memo = Callable[[tuple[Hashable, ...], Callable[[], Any]], Any]
-"""A cache: ``memo(key, compute)`` returns ``compute()``, or what it returned before for the same key."""
 
 MODELS: dict[str, tuple[str, tuple[int, ...]]] = {
     "linear": ("Linear (GLM)", ()),

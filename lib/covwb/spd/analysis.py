@@ -47,12 +47,13 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from covwb._steps import Memo, Steps
 from covwb.covariance.estimators import ESTIMATORS
 from covwb.covariance.geometry import SPD_METRICS
 from covwb.datasets.types import EEGDataset, SPDStack
 from covwb.eeg.epochs import EpochSettings
 from covwb.errors import ParameterError
-from covwb.jobs.plan import Plan, run_plan
+from covwb.jobs.plan import Plan, Progress, run_plan
 from covwb.settings import Settings, setting
 from covwb.sources import BuiltinSource, UploadSource
 from covwb.spd.batchnorm import BATCHNORM_METRICS
@@ -68,10 +69,6 @@ from covwb.spd.demos import (
 from covwb.spd.training import VARIANTS, TrainConfig, TrainResult, all_curves, convergence_warnings, variant_warnings
 
 T = TypeVar("T")
-Memo = Callable[[tuple[Hashable, ...], Callable[[], Any]], Any]
-"""A cache: ``memo(key, compute)`` returns ``compute()``, or what it returned before for the same key."""
-Progress = Callable[[float, str], None]
-"""Progress callback: fraction done in [0, 1] and what runs now."""
 
 PANEL_LIMIT = 60
 """The geometry panels and the barycentre iterations use the first this many matrices."""
@@ -551,7 +548,7 @@ def analyse_spd(
     """
     dataset = settings.source.load() if data is None else data
     resolved = _resolved(settings, dataset)
-    step = _Steps(resolved, memo, progress)
+    step = Steps(resolved.source.fingerprint(), memo, progress, ("spd",))
     matrices = _matrices(resolved, dataset, step)
     covs = matrices.covs[:PANEL_LIMIT]
     notes = list(matrices.warnings)
@@ -655,7 +652,9 @@ def plan_spd_training(settings: SPDSettings, data: Any = None, *, memo: Memo | N
     resolved = _resolved(settings, dataset)
     if not resolved.variants:
         raise ParameterError("Training needs at least one variant.")
-    return _training_plan(resolved, _matrices(resolved, dataset, _Steps(resolved, memo, None)))
+    return _training_plan(
+        resolved, _matrices(resolved, dataset, Steps(resolved.source.fingerprint(), memo, None, ("spd",)))
+    )
 
 
 # --------------------------------------------------------------------------- steps
@@ -673,32 +672,7 @@ def _data_key(settings: SPDSettings) -> tuple[Hashable, ...]:
     return (settings.epochs, settings.estimator, settings.shrinkage)
 
 
-class _Steps:
-    """Runs the steps of one analysis through the memo, keyed by the source and what each step reads."""
-
-    def __init__(self, settings: SPDSettings, memo: Memo | None, progress: Progress | None) -> None:
-        self.source = settings.source.fingerprint()
-        self.memo = memo
-        self.progress = progress
-
-    def __call__(
-        self,
-        name: str,
-        key: tuple[Hashable, ...],
-        compute: Callable[[], T],
-        done: float,
-        label: str,
-        *,
-        data_free: bool = False,
-    ) -> T:
-        if self.progress is not None:
-            self.progress(done, label)
-        if self.memo is None:
-            return compute()
-        return self.memo(("spd", name, *(() if data_free else (self.source,)), *key), compute)
-
-
-def _matrices(settings: SPDSettings, dataset: Any, step: _Steps) -> SPDMatrices:
+def _matrices(settings: SPDSettings, dataset: Any, step: Steps) -> SPDMatrices:
     if isinstance(dataset, EEGDataset):
         return step("matrices", _data_key(settings), lambda: _epoch_matrices(settings, dataset), 0.0, "Epochs…")
     stack: SPDStack = dataset
