@@ -60,8 +60,8 @@ from covwb.errors import SPDInputError
 
 _ARMIJO = 1e-4
 _MIN_STEP = 1e-3
-_CG_RTOL = 1e-3
-_FORCING = 1e-2
+_CG_RTOL = 1e-2
+_FORCING = 3e-3
 _CG_RTOL_MIN = 1e-4
 _CG_MAXITER = 50
 _TINY_GAP = 1e-12
