@@ -27,7 +27,7 @@ Targets
     ratio over the job's seconds.
 ``dask_two_worker_speedup``
     The inner search of one outer fold (:func:`~covwb.eeg.evaluation.plan_search`, ACM + TS + SVM, orders 1-6 x
-    lags 1-5, 26 tasks, about a minute on one worker) on a 1-worker cluster over a 2-worker one, both up at
+    lags 1-5, 26 tasks, about 50 s on one worker) on a 1-worker cluster over a 2-worker one, both up at
     once and run alternately, median of 3 repeats each (goal >= 1.7 on 2 cores). Baseline: the same job on the
     1-worker cluster. Both clusters warm (a first job imported the evaluation's modules on every worker).
 

@@ -164,6 +164,7 @@ def test_three_classes_report_accuracy_and_balanced_accuracy() -> None:
         ("channels", "channels but only 5 samples, so their sample covariances"),
         ("rows", "keeps 11 samples for 12 rows; choose the OAS estimator"),
         ("nan", "NaN"),
+        ("kernel", "unknown SVM kernel\\(s\\) 'poly'"),
         ("no_pipeline", "no pipeline"),
     ],
 )
@@ -185,6 +186,8 @@ def test_bad_input_is_a_parameter_error(small: tuple[np.ndarray, np.ndarray], ch
         grid = SearchGrid(orders=(1, 2), lags=(120,), svm_C=(1.0,), kernels=("linear",))
     elif change == "nan":
         X[3, 1, 7] = np.nan
+    elif change == "kernel":
+        grid = SearchGrid(orders=(1, 2), lags=(2,), svm_C=(1.0,), kernels=("linear", "poly"))
     else:
         pipelines = []
     with pytest.raises(ParameterError, match=words):

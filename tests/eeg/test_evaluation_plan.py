@@ -192,3 +192,17 @@ def test_library_warnings_of_fixed_pipelines_are_relayed(small: tuple, monkeypat
         "CSP + LDA: a library warned while fitting on outer folds 1–2: “Convergence not reached”. Its score there "
         "may be off; a shrinkage estimator (OAS) or fewer channels usually helps.",
     )
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_precomputed_svm_kernels_are_the_ones_svc_builds(kernel: str) -> None:
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(7)
+    f_train, f_test = rng.standard_normal((40, 300)) * 3 + 1, rng.standard_normal((15, 300)) * 3 + 1
+    y_train = np.repeat(["a", "b"], 20)
+    f_train[y_train == "b"] += 0.4
+    reference = SVC(C=0.7, kernel=kernel).fit(f_train, y_train).decision_function(f_test)
+    train_kernel, test_kernel = search._svm_kernels(f_train, f_test, {kernel})[kernel]
+    got = SVC(C=0.7, kernel="precomputed").fit(train_kernel, y_train).decision_function(test_kernel)
+    np.testing.assert_allclose(got, reference, rtol=1e-9, atol=1e-12)

@@ -25,8 +25,9 @@ The evaluation is a :class:`covwb.jobs.Plan` (:func:`plan_evaluation`), run here
   :class:`Evaluation`.
 
 The fast path gives the same scores as ``GridSearchCV`` over the full pipeline (and as pyRiemann's ``MDM``),
-to the tolerance of the Riemannian mean, while computing each ACM once per task from shared lagged
-products, each inner tangent space once for all SVM settings, and each Riemannian mean with the Newton
+to the tolerance of the Riemannian mean (1e-6, :data:`covwb.eeg._search.MEAN_TOL`, reasons there), while
+computing each ACM once per task from shared lagged products, each inner tangent space and its SVM kernel
+matrices once for all SVM settings, and each Riemannian mean with the Newton
 :func:`covwb.covariance.karcher.karcher_mean`. The epochs travel once, in ``Plan.data``.
 
 Default covariance estimator: OAS (:data:`covwb.eeg.augmented.DEFAULT_ESTIMATOR`, reasons there); the
