@@ -15,7 +15,6 @@ import numpy as np
 from covwb.covariance.estimators import ESTIMATORS
 from covwb.datasets.fingerprint import fingerprint
 from covwb.eeg.analysis import (
-    KERNELS,
     SELECTIONS,
     ACMAnalysis,
     ACMSettings,
@@ -26,7 +25,7 @@ from covwb.eeg.analysis import (
     analyse_acm,
     plan_acm,
 )
-from covwb.eeg.evaluation import SCHEMES
+from covwb.eeg.evaluation import KERNELS, SCHEMES
 from covwb.eeg.pipelines import PIPELINES
 from covwb.plots.acm import METRIC_NAMES, acm_figures
 from covwb.sources import SIMULATED_EEG, BuiltinSource, UploadSource

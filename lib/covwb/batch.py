@@ -395,6 +395,7 @@ class _HelpWithDefaults(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m covwb.batch`` argument parser."""
     from covwb.covariance.estimators import ESTIMATORS
+    from covwb.eeg.evaluation import KERNELS
     from covwb.eeg.pipelines import PIPELINES
     from covwb.jobs.cluster import SCHEDULER_ENV
 
@@ -481,9 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     method.add_argument("--orders", type=_range, default="1-4", help="ACM orders searched, e.g. 1-4 or 1,3,5")
     method.add_argument("--lags", type=_range, default="1-5", help="ACM lags searched, in samples, e.g. 1-5")
     method.add_argument("--svm-c", type=float, nargs="+", default=[0.5, 1.0, 1.5], metavar="C", help="SVM C values")
-    method.add_argument(
-        "--kernels", nargs="+", choices=["linear", "rbf"], default=["linear", "rbf"], help="SVM kernels"
-    )
+    method.add_argument("--kernels", nargs="+", choices=list(KERNELS), default=list(KERNELS), help="SVM kernels")
     method.add_argument(
         "--estimator",
         choices=list(ESTIMATORS),

@@ -45,7 +45,7 @@ from covwb.covariance.estimators import ESTIMATORS
 from covwb.datasets.types import EEGDataset
 from covwb.eeg.augmented import DEFAULT_ESTIMATOR
 from covwb.eeg.epochs import EpochSettings
-from covwb.eeg.evaluation import SCHEMES, Evaluation, SearchGrid, make_folds, plan_evaluation
+from covwb.eeg.evaluation import KERNELS, SCHEMES, Evaluation, SearchGrid, make_folds, plan_evaluation
 from covwb.eeg.pipelines import PIPELINES
 from covwb.errors import ParameterError
 from covwb.jobs.plan import Plan, Progress, Ref, Task, run_plan
@@ -58,8 +58,6 @@ DEFAULT_PIPELINES = ("acm_ts_svm", "acm_mdm", "ts_svm", "mdm")
 """The pipelines the page evaluates unless others are chosen: both ACM pipelines and their baselines."""
 SELECTIONS: dict[str, str] = {"grid": "Nested grid search", "takens": "Takens (AMI + Cao E1)"}
 """How the ACM pipelines choose order and lag."""
-KERNELS = ("linear", "rbf")
-"""SVM kernels of the search."""
 TAKENS_MAX_ORDER = 10
 """Largest order the Takens selection examines (the grid's largest order too)."""
 ILL_CONDITIONED = 1e10

@@ -64,7 +64,7 @@ SCHEMES: dict[str, str] = {
 ILL_CONDITIONED = 1e10
 """Condition number above which the result warns that the matrices lose digits in their logarithms."""
 
-SVM_KERNELS = ("linear", "rbf")
+KERNELS = ("linear", "rbf")
 """SVM kernels of the search (the fast path precomputes their kernel matrices once per inner fold)."""
 Folds = list[tuple[np.ndarray, np.ndarray]]
 Candidate = tuple[int, int]
@@ -656,9 +656,9 @@ def _check_grid(
             )
     if svm and (not grid.svm_C or not grid.kernels):
         raise ParameterError("the SVM grid is empty; choose at least one C and one kernel.")
-    unknown = sorted(set(grid.kernels) - set(SVM_KERNELS)) if svm else []
+    unknown = sorted(set(grid.kernels) - set(KERNELS)) if svm else []
     if unknown:
-        raise ParameterError(f"unknown SVM kernel(s) {', '.join(map(repr, unknown))}; choose from {SVM_KERNELS}.")
+        raise ParameterError(f"unknown SVM kernel(s) {', '.join(map(repr, unknown))}; choose from {KERNELS}.")
 
 
 def _spec(
