@@ -10,7 +10,8 @@ every head setting on every inner fold of one outer fold and one (order, lag), s
   mean is the Newton Karcher mean (:func:`~covwb.covariance.karcher.karcher_mean`), whose logarithms are the
   training tangent vectors, started from the previous inner fold's mean with the logarithms already known;
 * the MDM head is pyRiemann's ``MDM(metric="riemann")`` computed the same way: class means are Karcher means
-  started from the inner training mean, whose logarithms of the class's trials are known, and distances are ``sqrt(sum log^2 eig(M^-1/2 X M^-1/2))``; its ROC-AUC uses pyRiemann's
+  started from the inner training mean, whose logarithms of the class's trials are known, and distances are
+  ``sqrt(sum log^2 eig(M^-1/2 X M^-1/2))``; its ROC-AUC uses pyRiemann's
   ``predict_proba`` (softmax of minus the squared distances), so saturated probabilities tie as they do there;
 * one ROC-AUC (or accuracy) per head setting from one decision function (the scorer's value).
 
